@@ -1,0 +1,34 @@
+/**
+ * One error base with stable codes, so the CLI can print one clear line and callers can
+ * branch on `code` rather than on message text.
+ */
+export type TaskerErrorCode =
+  | 'CONFIG_INVALID'
+  | 'DATABASE_UNREACHABLE'
+  | 'MIGRATION_FAILED'
+  | 'QUEUE_NAME_INVALID'
+  | 'PGMQ_UNAVAILABLE'
+  | 'TEMPLATE_INVALID'
+  | 'TEMPLATE_NOT_FOUND'
+  | 'CONTEXT_INVALID'
+  | 'HANDLER_INVALID'
+  | 'TASK_NOT_FOUND'
+  | 'STATE_CONFLICT'
+  | 'EVENT_INVALID'
+  | 'USAGE';
+
+/** Base class of every error Tasker raises on purpose. */
+export class TaskerError extends Error {
+  readonly code: TaskerErrorCode;
+
+  constructor(code: TaskerErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TaskerError';
+    this.code = code;
+  }
+}
+
+/** True for errors Tasker raised on purpose (their message is meant for the user as-is). */
+export function isTaskerError(error: unknown): error is TaskerError {
+  return error instanceof TaskerError;
+}
