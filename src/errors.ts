@@ -7,6 +7,7 @@ export type TaskerErrorCode =
   | 'DATABASE_UNREACHABLE'
   | 'MIGRATION_FAILED'
   | 'QUEUE_NAME_INVALID'
+  | 'QUEUE_NOT_FOUND'
   | 'PGMQ_UNAVAILABLE'
   | 'TEMPLATE_INVALID'
   | 'TEMPLATE_NOT_FOUND'
@@ -15,6 +16,7 @@ export type TaskerErrorCode =
   | 'TASK_NOT_FOUND'
   | 'STATE_CONFLICT'
   | 'EVENT_INVALID'
+  | 'TIMEOUT'
   | 'USAGE';
 
 /** Base class of every error Tasker raises on purpose. */

@@ -1,7 +1,15 @@
 import type { Command } from 'commander';
+import { registerConfig } from './config.js';
+import { registerEngine } from './engine.js';
 import { registerMigrate } from './migrate.js';
+import { registerTasks } from './tasks.js';
+import { registerTemplates } from './templates.js';
 
 /** Adds every subcommand to the program; one module per command family. */
 export function registerCommands(program: Command): void {
   registerMigrate(program);
+  registerConfig(program);
+  registerEngine(program);
+  registerTasks(program);
+  registerTemplates(program);
 }

@@ -1,0 +1,202 @@
+/**
+ * Queue benchmark (`npm run bench -- queue`): throughput of the PGMQ layer through PgmqClient and
+ * send→receive latency of a NOTIFY-woken consumer, against targets set at 80% of the real pgmq 1.5
+ * extension measured on the same kind of machine (docs/benchmarks.md).
+ */
+import os from 'node:os';
+import type { Database } from '../src/db/database.js';
+import { PgmqClient } from '../src/messaging/pgmq-client.js';
+import { startQueueConsumer } from '../src/messaging/queue-consumer.js';
+import { withBenchDatabase } from './bench-database.js';
+import { formatCount, formatMs, formatTable, perSecond, summarize, timeMs } from './stats.js';
+
+/** Real pgmq 1.5 on the project's machines (DESIGN.md), in messages per second or milliseconds. */
+const REAL_PGMQ = {
+  sendOne: 2_500,
+  sendTenInFlight: 7_400,
+  sendBatch: 110_000,
+  readArchive: 43_000,
+  latencyP50Ms: 0.9,
+  latencyP99Ms: 2.3,
+};
+const TARGET_SHARE = 0.8;
+const LATENCY_TARGET = { p50Ms: 1.5, p99Ms: 3 };
+
+const SIZES = {
+  warmUp: 300,
+  sendOne: 3_000,
+  sendInFlight: 10_000,
+  inFlight: 10,
+  batches: 300,
+  batchSize: 100,
+  readBatches: 300,
+  latencyMessages: 2_000,
+};
+
+interface Row {
+  operation: string;
+  rate?: number;
+  target?: number;
+  p50?: number;
+  p99?: number;
+  passed: boolean;
+}
+
+function throughputRow(operation: string, rate: number, realPgmq: number): Row {
+  const target = realPgmq * TARGET_SHARE;
+  return { operation, rate, target, passed: rate >= target };
+}
+
+async function sendOneAtATime(client: PgmqClient, queue: string): Promise<Row> {
+  for (let i = 0; i < SIZES.warmUp; i++) await client.send(queue, { i });
+  const ms = await timeMs(async () => {
+    for (let i = 0; i < SIZES.sendOne; i++) await client.send(queue, { i });
+  });
+  return throughputRow('send, one at a time', perSecond(SIZES.sendOne, ms), REAL_PGMQ.sendOne);
+}
+
+async function sendInFlight(client: PgmqClient, queue: string, label: string): Promise<Row> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < SIZES.sendInFlight) {
+      next += 1;
+      await client.send(queue, { i: next });
+    }
+  };
+  const ms = await timeMs(async () => {
+    await Promise.all(Array.from({ length: SIZES.inFlight }, worker));
+  });
+  return throughputRow(
+    `send, ${SIZES.inFlight} in flight${label}`,
+    perSecond(SIZES.sendInFlight, ms),
+    REAL_PGMQ.sendTenInFlight,
+  );
+}
+
+function batchOf(size: number, offset: number): { i: number; payload: string }[] {
+  return Array.from({ length: size }, (_, k) => ({ i: offset + k, payload: 'x'.repeat(32) }));
+}
+
+async function sendBatches(client: PgmqClient, queue: string): Promise<Row> {
+  for (let b = 0; b < 20; b++) await client.sendBatch(queue, batchOf(SIZES.batchSize, b));
+  const batches = Array.from({ length: SIZES.batches }, (_, b) => batchOf(SIZES.batchSize, b * SIZES.batchSize));
+  const ms = await timeMs(async () => {
+    for (const batch of batches) await client.sendBatch(queue, batch);
+  });
+  return throughputRow(
+    `send_batch(${SIZES.batchSize})`,
+    perSecond(SIZES.batches * SIZES.batchSize, ms),
+    REAL_PGMQ.sendBatch,
+  );
+}
+
+async function readAndArchive(client: PgmqClient, queue: string): Promise<Row> {
+  const total = SIZES.readBatches * SIZES.batchSize;
+  for (let b = 0; b < SIZES.readBatches + 20; b++) await client.sendBatch(queue, batchOf(SIZES.batchSize, b));
+  for (let b = 0; b < 20; b++) {
+    const messages = await client.read(queue, { vtSeconds: 30, qty: SIZES.batchSize });
+    await client.archive(
+      queue,
+      messages.map((m) => m.msgId),
+    );
+  }
+  let done = 0;
+  const ms = await timeMs(async () => {
+    while (done < total) {
+      const messages = await client.read(queue, { vtSeconds: 30, qty: SIZES.batchSize });
+      if (messages.length === 0) throw new Error('read+archive: queue ran dry before the end');
+      done += (
+        await client.archive(
+          queue,
+          messages.map((m) => m.msgId),
+        )
+      ).length;
+    }
+  });
+  return throughputRow(`read(${SIZES.batchSize}) + archive(ids)`, perSecond(done, ms), REAL_PGMQ.readArchive);
+}
+
+/** Ping-pong: each message is sent once the previous one was received, so nothing queues. */
+async function notifyLatency(db: Database, client: PgmqClient, queue: string): Promise<Row> {
+  const latencies: number[] = [];
+  let received: ((at: number) => void) | undefined;
+  const consumer = await startQueueConsumer<{ sentAt: number }>({
+    db,
+    client,
+    queue,
+    batchSize: 10,
+    visibilityTimeoutSeconds: 30,
+    pollIntervalMs: 1_000,
+    handle: async (messages) => {
+      const at = performance.now();
+      for (const m of messages) latencies.push(at - m.message.sentAt);
+      received?.(at);
+      await client.delete(
+        queue,
+        messages.map((m) => m.msgId),
+      );
+    },
+  });
+  try {
+    for (let i = 0; i < SIZES.warmUp + SIZES.latencyMessages; i++) {
+      const arrived = new Promise<number>((resolve) => (received = resolve));
+      await client.send(queue, { sentAt: performance.now() });
+      await arrived;
+      // Let the handler's delete finish, so the next send does not race it.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    await consumer.stop();
+  }
+  const summary = summarize(latencies.slice(SIZES.warmUp));
+  return {
+    operation: 'send → NOTIFY-woken consumer',
+    p50: summary.p50,
+    p99: summary.p99,
+    passed: summary.p50 <= LATENCY_TARGET.p50Ms && summary.p99 <= LATENCY_TARGET.p99Ms,
+  };
+}
+
+function printReport(rows: Row[], context: string): void {
+  const table = formatTable(
+    [
+      { header: 'operation' },
+      { header: 'msgs/s', align: 'right' },
+      { header: 'target (80% of pgmq 1.5)', align: 'right' },
+      { header: 'p50', align: 'right' },
+      { header: 'p99', align: 'right' },
+      { header: 'ok' },
+    ],
+    rows.map((row) => [
+      row.operation,
+      row.rate === undefined ? '' : formatCount(row.rate),
+      row.target === undefined
+        ? `≤ ${formatMs(LATENCY_TARGET.p50Ms)} / ≤ ${formatMs(LATENCY_TARGET.p99Ms)}`
+        : formatCount(row.target),
+      row.p50 === undefined ? '' : formatMs(row.p50),
+      row.p99 === undefined ? '' : formatMs(row.p99),
+      row.passed ? '✔' : '✘ below target',
+    ]),
+  );
+  console.log(`\nQueue (PGMQ layer) — ${context}\n\n${table}\n`);
+}
+
+/** Runs every queue measurement in a fresh database and prints the table. */
+export async function run(): Promise<boolean> {
+  return withBenchDatabase(SIZES.inFlight + 2, async ({ db, pgmq, server, serverVersion }) => {
+    const client = new PgmqClient(db);
+    const queues = ['bench_send', 'bench_in_flight', 'bench_uncoalesced', 'bench_batch', 'bench_read', 'bench_latency'];
+    for (const queue of queues) await client.createQueue(queue);
+    const rows = [
+      await sendOneAtATime(client, 'bench_send'),
+      await sendInFlight(client, 'bench_in_flight', ''),
+      await sendInFlight(new PgmqClient(db, { coalesceSends: false }), 'bench_uncoalesced', ', no grouping'),
+      await sendBatches(client, 'bench_batch'),
+      await readAndArchive(client, 'bench_read'),
+      await notifyLatency(db, client, 'bench_latency'),
+    ];
+    const context = `PostgreSQL ${serverVersion} at ${server}, pgmq: ${pgmq}, ${os.cpus().length} CPUs, Node ${process.version}`;
+    printReport(rows, context);
+    return rows.every((row) => row.passed);
+  });
+}

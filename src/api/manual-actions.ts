@@ -1,0 +1,82 @@
+import type { Database } from '../db/database.js';
+import { TaskerError } from '../errors.js';
+import { PgmqClient } from '../messaging/pgmq-client.js';
+import { evaluateTask, TaskMover } from '../orchestration/task-evaluator.js';
+import { lockTask } from '../orchestration/task-lock.js';
+import { transitionStep } from '../persistence/transitions.js';
+import {
+  canTransition as canStepTransition,
+  isTerminal as isStepTerminal,
+  type StepState,
+} from '../state/step-state-machine.js';
+import { canTransition as canTaskTransition, isTerminal as isTaskTerminal } from '../state/task-state-machine.js';
+import { assertTaskUuid } from './tasks.js';
+
+/** Who did it and why, recorded with the transitions. */
+export interface ManualActionInfo {
+  reason?: string;
+  actor?: string;
+}
+
+/**
+ * Cancels a task and every step that has not finished. A worker still running a step finds
+ * it cancelled when it reports, and its result is discarded.
+ */
+export async function cancelTask(db: Database, taskUuid: string, info: ManualActionInfo = {}): Promise<void> {
+  assertTaskUuid(taskUuid);
+  await db.transaction(async (tx) => {
+    const task = await lockTask(tx, taskUuid);
+    if (!task) throw new TaskerError('TASK_NOT_FOUND', `no task ${taskUuid}`);
+    if (isTaskTerminal(task.status)) {
+      throw new TaskerError('STATE_CONFLICT', `task ${taskUuid} is already ${task.status}; it cannot be cancelled`);
+    }
+    const metadata = { manual: true, ...info };
+    const steps = await tx.query<{ step_uuid: string; state: StepState }>(
+      'SELECT step_uuid, state FROM tasker.workflow_steps WHERE task_uuid = $1 ORDER BY position',
+      [taskUuid],
+    );
+    for (const step of steps.rows) {
+      if (!isStepTerminal(step.state) && canStepTransition(step.state, 'cancelled')) {
+        await transitionStep(tx, step.step_uuid, step.state, 'cancelled', metadata);
+      }
+    }
+    await new TaskMover(tx, task).move('cancelled', metadata);
+  });
+}
+
+/**
+ * Marks a step resolved by hand, with an optional result its dependents receive, then lets
+ * the task go on: its dependents become viable and a blocked or failed task is re-evaluated.
+ */
+export async function resolveStep(
+  db: Database,
+  taskUuid: string,
+  stepName: string,
+  result: unknown = null,
+  info: ManualActionInfo = {},
+): Promise<void> {
+  assertTaskUuid(taskUuid);
+  await db.transaction(async (tx) => {
+    const task = await lockTask(tx, taskUuid);
+    if (!task) throw new TaskerError('TASK_NOT_FOUND', `no task ${taskUuid}`);
+    const { rows } = await tx.query<{ step_uuid: string; state: StepState }>(
+      'SELECT step_uuid, state FROM tasker.workflow_steps WHERE task_uuid = $1 AND name = $2',
+      [taskUuid, stepName],
+    );
+    const step = rows[0];
+    if (!step) throw new TaskerError('TASK_NOT_FOUND', `task ${taskUuid} has no step ${JSON.stringify(stepName)}`);
+    if (!canStepTransition(step.state, 'resolved_manually')) {
+      throw new TaskerError('STATE_CONFLICT', `step ${stepName} is ${step.state}; it cannot be resolved manually`);
+    }
+    const reopen = !isTaskTerminal(task.status) || canTaskTransition(task.status, 'evaluating_results');
+    if (!reopen) {
+      throw new TaskerError('STATE_CONFLICT', `task ${taskUuid} is ${task.status}; its steps can no longer be resolved`);
+    }
+    await tx.query('UPDATE tasker.workflow_steps SET result = $2::jsonb WHERE step_uuid = $1', [
+      step.step_uuid,
+      JSON.stringify(result ?? null),
+    ]);
+    await transitionStep(tx, step.step_uuid, step.state, 'resolved_manually', { manual: true, ...info });
+    await evaluateTask(tx, new PgmqClient(db), new TaskMover(tx, task));
+  });
+}

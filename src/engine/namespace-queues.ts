@@ -1,0 +1,20 @@
+import type { Database } from '../db/database.js';
+import { PgmqClient } from '../messaging/pgmq-client.js';
+import { deadLetterQueue, domainEventsQueue, workerQueue } from './queues.js';
+
+const namespacesWithQueues = new WeakMap<Database, Set<string>>();
+
+/**
+ * Creates a namespace's queues: its worker queue, its domain events queue and that queue's
+ * dead-letter queue. Idempotent; done once per process and database.
+ */
+export async function ensureNamespaceQueues(db: Database, namespace: string): Promise<void> {
+  let known = namespacesWithQueues.get(db);
+  if (!known) namespacesWithQueues.set(db, (known = new Set()));
+  if (known.has(namespace)) return;
+  const queue = new PgmqClient(db);
+  for (const name of [workerQueue(namespace), domainEventsQueue(namespace), deadLetterQueue(namespace)]) {
+    await queue.createQueue(name);
+  }
+  known.add(namespace);
+}

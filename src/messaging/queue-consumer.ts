@@ -1,0 +1,122 @@
+import type { Database } from '../db/database.js';
+import { logger } from '../logging/logger.js';
+import { notificationChannel, type PgmqClient, type QueueMessage } from './pgmq-client.js';
+
+/** Options of {@link startQueueConsumer}. */
+export interface QueueConsumerOptions<T> {
+  db: Database;
+  client: PgmqClient;
+  queue: string;
+  /** Messages per read (and per `handle` call). */
+  batchSize: number;
+  /** How long read messages stay hidden; `handle` must delete or archive them before that. */
+  visibilityTimeoutSeconds: number;
+  /** Slow fallback: read this often even without a notification (e.g. 1000 ms). */
+  pollIntervalMs: number;
+  /**
+   * Processes one batch. It owns the messages: delete or archive them, or they become visible
+   * again after the visibility timeout.
+   */
+  handle: (messages: QueueMessage<T>[]) => Promise<void>;
+  /** Called with every error of `read` or `handle`; default: a warning in the log. */
+  onError?: (error: unknown) => void;
+  /** Pause after an error before reading again; default 500 ms. */
+  retryDelayMs?: number;
+}
+
+/** A running consumer. */
+export interface QueueConsumer {
+  /** Stops reading and resolves once the `handle` call in progress, if any, has finished. */
+  stop(): Promise<void>;
+}
+
+const DEFAULT_RETRY_DELAY_MS = 500;
+
+/**
+ * Consumes a queue: LISTENs on its channel, drains it (reads until a read returns fewer than
+ * `batchSize`), then waits for a notification or `pollIntervalMs`, whichever comes first.
+ * Notifications arriving while draining coalesce into at most one more drain. After the listening
+ * connection was re-established, it reads at once (notifications may have been lost meanwhile).
+ * Errors go to `onError` and the loop carries on after `retryDelayMs`, so it outlives a database
+ * restart. Nothing ever waits inside the database.
+ */
+export async function startQueueConsumer<T>(options: QueueConsumerOptions<T>): Promise<QueueConsumer> {
+  const { db, client, queue, batchSize, visibilityTimeoutSeconds, pollIntervalMs, handle } = options;
+  const channel = notificationChannel(queue);
+  const onError =
+    options.onError ?? ((error: unknown) => logger.warn({ err: error, queue }, 'queue consumer: read or handle failed'));
+  const retryDelayMs = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
+
+  let stopped = false;
+  // Set by every notification; cleared just before each read, which covers it.
+  let pending = true;
+  // Ends the pause in progress; notifications may only end the idle pause, not the retry pause.
+  let interrupt: (() => void) | undefined;
+  let idle = false;
+
+  const wake = (): void => {
+    pending = true;
+    if (idle) interrupt?.();
+  };
+
+  /** Resolves after `ms`, or earlier on stop (and on a notification when `wakeable`). */
+  const pause = (ms: number, wakeable: boolean): Promise<void> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        interrupt = undefined;
+        idle = false;
+        resolve();
+      }
+      interrupt = done;
+      idle = wakeable;
+    });
+
+  const drain = async (): Promise<void> => {
+    for (;;) {
+      pending = false;
+      const messages = await client.read<T>(queue, { vtSeconds: visibilityTimeoutSeconds, qty: batchSize });
+      if (messages.length > 0) await handle(messages);
+      if (messages.length < batchSize || stopped) return;
+    }
+  };
+
+  const run = async (): Promise<void> => {
+    while (!stopped) {
+      try {
+        await drain();
+      } catch (error) {
+        safely(onError, error);
+        if (!stopped) await pause(retryDelayMs, false);
+        continue;
+      }
+      if (!pending && !stopped) await pause(pollIntervalMs, true);
+    }
+  };
+
+  const unlisten = await db.listen(channel, wake);
+  const offReconnect = db.onReconnect(wake);
+  const loop = run();
+
+  return {
+    async stop(): Promise<void> {
+      if (!stopped) {
+        stopped = true;
+        offReconnect();
+        interrupt?.();
+        await unlisten().catch((error: unknown) => safely(onError, error));
+      }
+      await loop;
+    },
+  };
+}
+
+/** An error handler that throws must not kill the loop. */
+function safely(onError: (error: unknown) => void, error: unknown): void {
+  try {
+    onError(error);
+  } catch (nested) {
+    logger.warn({ err: nested }, 'queue consumer: onError threw');
+  }
+}

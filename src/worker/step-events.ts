@@ -1,0 +1,23 @@
+import type { Queryable } from '../db/database.js';
+import type { ClaimedStep } from './step-claim.js';
+
+/**
+ * How a worker hands the domain events of an attempt to the event system: collected while
+ * the handler runs, persisted with the attempt's result, released after it commits.
+ */
+export interface StepEventPublisher {
+  begin(step: ClaimedStep): Promise<AttemptEvents>;
+}
+
+/** The events of one attempt. */
+export interface AttemptEvents {
+  /** Validates and buffers one event; throws into the handler when it is not allowed. */
+  publish(name: string, payload: unknown): void;
+  /** In the transaction that records the attempt's outcome: writes what must be durable. */
+  persist(tx: Queryable, succeeded: boolean): Promise<void>;
+  /**
+   * After that transaction committed: in-process delivery. A promise means in-process
+   * subscribers are full (`block` overflow strategy) and the worker should wait for room.
+   */
+  release(): Promise<void> | undefined;
+}

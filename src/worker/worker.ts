@@ -1,0 +1,83 @@
+import { hostname } from 'node:os';
+import type { Database } from '../db/database.js';
+import { ensureNamespaceQueues } from '../engine/namespace-queues.js';
+import { workerQueue, type StepMessage } from '../engine/queues.js';
+import { logger } from '../logging/logger.js';
+import { PgmqClient } from '../messaging/pgmq-client.js';
+import { startQueueConsumer, type QueueConsumer } from '../messaging/queue-consumer.js';
+import type { StepHandler } from './handler-module.js';
+import { executeStepMessage, type StepObserver } from './step-executor.js';
+import type { StepEventPublisher } from './step-events.js';
+
+/** Worker settings (`[worker]` in the configuration). */
+export interface WorkerOptions {
+  db: Database;
+  namespaces: readonly string[];
+  handlers: ReadonlyMap<string, StepHandler>;
+  events: StepEventPublisher;
+  /** Steps run at once, per namespace queue. */
+  concurrency?: number;
+  visibilityTimeoutSeconds?: number;
+  pollIntervalMs?: number;
+  id?: string;
+  observer?: StepObserver;
+}
+
+/** A running worker. */
+export interface Worker {
+  readonly id: string;
+  /** Graceful shutdown: takes no new steps and resolves once the steps in hand are reported. */
+  stop(): Promise<void>;
+}
+
+/** Starts consuming the worker queues of the given namespaces. */
+export async function startWorker(options: WorkerOptions): Promise<Worker> {
+  const id = options.id ?? `worker-${hostname()}-${process.pid}`;
+  const queue = new PgmqClient(options.db);
+  const deps = {
+    db: options.db,
+    queue,
+    workerId: id,
+    handlers: options.handlers,
+    events: options.events,
+    ...(options.observer ? { observer: options.observer } : {}),
+  };
+  const consumers: QueueConsumer[] = [];
+  try {
+    for (const namespace of options.namespaces) {
+      const queueName = workerQueue(namespace);
+      await ensureNamespaceQueues(options.db, namespace);
+      consumers.push(
+        await startQueueConsumer<StepMessage>({
+          db: options.db,
+          client: queue,
+          queue: queueName,
+          batchSize: options.concurrency ?? 10,
+          visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 30,
+          pollIntervalMs: options.pollIntervalMs ?? 1000,
+          handle: async (messages) => {
+            await Promise.all(
+              messages.map((message) =>
+                executeStepMessage(deps, queueName, message).catch((error: unknown) =>
+                  // The message comes back after its visibility timeout and is tried again.
+                  logger.error({ err: error, queue: queueName, msgId: message.msgId }, 'step message failed'),
+                ),
+              ),
+            );
+          },
+        }),
+      );
+    }
+  } catch (error) {
+    await Promise.all(consumers.map((consumer) => consumer.stop()));
+    throw error;
+  }
+  logger.info({ id, namespaces: options.namespaces }, 'worker started');
+  return {
+    id,
+    async stop() {
+      await Promise.all(consumers.map((consumer) => consumer.stop()));
+      logger.info({ id }, 'worker stopped');
+    },
+  };
+}
