@@ -1,9 +1,11 @@
+import { isSpanContextValid, trace, TraceFlags } from '@opentelemetry/api';
 import type { Database } from '../db/database.js';
 import { ensureNamespaceQueues } from '../engine/namespace-queues.js';
 import { TASK_REQUESTS_QUEUE, type TaskRequestMessage } from '../engine/queues.js';
 import { TaskerError } from '../errors.js';
 import { PgmqClient } from '../messaging/pgmq-client.js';
 import { insertTask, loadTaskView, type TaskView } from '../persistence/task-store.js';
+import { formatTraceParent, newTaskTraceParent } from '../telemetry/trace-context.js';
 import { validateContext } from '../templates/input-schema.js';
 import type { TaskTemplate } from '../templates/types.js';
 
@@ -14,8 +16,6 @@ export interface CreateTaskRequest {
   correlationId?: string;
   /** A second create with the same key returns the first task instead of a new one. */
   idempotencyKey?: string;
-  /** Trace context and other headers carried by the task request message. */
-  headers?: Record<string, unknown>;
 }
 
 /** The created (or, by idempotency key, found) task. */
@@ -40,16 +40,25 @@ export async function createTask(db: Database, request: CreateTaskRequest): Prom
   validateContext(request.template, request.context);
   const queue = new PgmqClient(db);
   await ensureNamespaceQueues(db, request.template.namespace);
+  // The task span joins the caller's trace when the caller is inside one.
+  const active = trace.getActiveSpan()?.spanContext();
+  const parent =
+    active && isSpanContextValid(active)
+      ? { traceId: active.traceId, spanId: active.spanId, sampled: (active.traceFlags & TraceFlags.SAMPLED) === 1 }
+      : undefined;
+  const traceparent = formatTraceParent(newTaskTraceParent(parent));
   return db.transaction(async (tx) => {
     const created = await insertTask(tx, {
       template: request.template,
       context: request.context,
+      traceparent,
+      ...(parent ? { parentTraceparent: formatTraceParent(parent) } : {}),
       ...(request.correlationId !== undefined ? { correlationId: request.correlationId } : {}),
       ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
     });
     if (created.created) {
       const message: TaskRequestMessage = { task_uuid: created.taskUuid };
-      await queue.send(TASK_REQUESTS_QUEUE, message, { headers: request.headers ?? {}, tx });
+      await queue.send(TASK_REQUESTS_QUEUE, message, { headers: { traceparent }, tx });
     }
     return created;
   });

@@ -139,6 +139,8 @@ export interface PgmqClientOptions {
   coalesceSends?: boolean;
 }
 
+// The NOTIFY rides in the same statement as the insert: delivered at its commit, or never.
+const SEND_SQL = `SELECT pgmq.send($1::text, $2::jsonb, $3::jsonb, $4::integer) AS msg_id, pg_notify($5, '')`;
 const SEND_BATCH_SQL = `SELECT s.msg_id
    FROM pgmq.send_batch($1::text, $2::jsonb[], $3::jsonb[], $4::integer) WITH ORDINALITY AS s(msg_id, n),
         (SELECT pg_notify($5, '')) AS notified
@@ -189,12 +191,13 @@ export class PgmqClient {
     if (this.coalescer !== undefined && options.tx === undefined && delay === 0) {
       return this.coalescer.send(queue, { message: json(message), headers });
     }
-    const rows = await this.run<{ msg_id: number }>(
+    const rows = await this.run<{ msg_id: number }>(queue, options.tx, SEND_SQL, [
       queue,
-      options.tx,
-      `SELECT pgmq.send($1::text, $2::jsonb, $3::jsonb, $4::integer) AS msg_id, pg_notify($5, '')`,
-      [queue, json(message), headers, delay, channel],
-    );
+      json(message),
+      headers,
+      delay,
+      channel,
+    ]);
     const id = rows[0]?.msg_id;
     if (id === undefined) throw new Error(`pgmq.send on queue ${queue} returned no id`);
     return id;
@@ -228,14 +231,21 @@ export class PgmqClient {
 
   /** One statement for a group of coalesced sends (headers NULL when none has any). */
   private async flushSends(queue: string, sends: readonly PendingSend[]): Promise<number[]> {
+    const channel = notificationChannel(queue);
+    const [only] = sends;
+    if (sends.length === 1 && only !== undefined) {
+      const rows = await this.run<{ msg_id: number }>(queue, undefined, SEND_SQL, [
+        queue,
+        only.message,
+        only.headers,
+        0,
+        channel,
+      ]);
+      return rows.map((r) => r.msg_id);
+    }
     const headers = sends.some((s) => s.headers !== null) ? sends.map((s) => s.headers) : null;
-    const rows = await this.run<{ msg_id: number }>(queue, undefined, SEND_BATCH_SQL, [
-      queue,
-      sends.map((s) => s.message),
-      headers,
-      0,
-      notificationChannel(queue),
-    ]);
+    const messages = sends.map((s) => s.message);
+    const rows = await this.run<{ msg_id: number }>(queue, undefined, SEND_BATCH_SQL, [queue, messages, headers, 0, channel]);
     return rows.map((r) => r.msg_id);
   }
 

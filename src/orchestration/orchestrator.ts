@@ -28,8 +28,8 @@ export interface OrchestratorOptions {
 
 /** Told what the orchestrator did, after each change is committed (telemetry hooks in here). */
 export interface OrchestrationObserver {
-  taskInitialized?(taskUuid: string, outcome: EvaluationOutcome, headers: Record<string, unknown>): void;
-  stepResultProcessed?(taskUuid: string, outcome: ResultOutcome, headers: Record<string, unknown>): void;
+  taskInitialized?(taskUuid: string, outcome: EvaluationOutcome): void;
+  stepResultProcessed?(taskUuid: string, outcome: ResultOutcome): void;
   retriesEnqueued?(taskUuid: string, outcome: EvaluationOutcome): void;
 }
 
@@ -88,11 +88,10 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     handle: async (messages) => {
       await Promise.all(
         messages.map(async (message) => {
-          const headers = message.headers ?? {};
           const outcome = await handleOne(TASK_REQUESTS_QUEUE, message, (tx) =>
-            initializeTask(tx, queue, message.message, headers),
+            initializeTask(tx, queue, message.message),
           );
-          if (outcome) observer.taskInitialized?.(message.message.task_uuid, outcome, headers);
+          if (outcome) observer.taskInitialized?.(message.message.task_uuid, outcome);
         }),
       );
     },
@@ -104,11 +103,10 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     handle: async (messages) => {
       await Promise.all(
         messages.map(async (message) => {
-          const headers = message.headers ?? {};
           const outcome = await handleOne(STEP_RESULTS_QUEUE, message, (tx) =>
-            processStepResult(tx, queue, message.message, headers),
+            processStepResult(tx, queue, message.message),
           );
-          if (outcome) observer.stepResultProcessed?.(message.message.task_uuid, outcome, headers);
+          if (outcome) observer.stepResultProcessed?.(message.message.task_uuid, outcome);
         }),
       );
     },

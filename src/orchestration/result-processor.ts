@@ -33,7 +33,6 @@ export async function processStepResult(
   tx: Queryable,
   queue: PgmqClient,
   message: StepResultMessage,
-  headers: Record<string, unknown> = {},
 ): Promise<ResultOutcome | undefined> {
   const task = await lockTask(tx, message.task_uuid);
   if (!task || isTaskTerminal(task.status)) return undefined;
@@ -68,7 +67,7 @@ export async function processStepResult(
     return undefined;
   }
   await transitionStep(tx, message.step_uuid, step.state, stepState, meta);
-  const evaluation = await evaluateTask(tx, queue, new TaskMover(tx, task), headers);
+  const evaluation = await evaluateTask(tx, queue, new TaskMover(tx, task));
   return {
     stepName: step.name,
     stepState,

@@ -2,6 +2,7 @@ import type { Database } from '../db/database.js';
 import type { PgmqClient } from '../messaging/pgmq-client.js';
 import type { TaskState } from '../state/task-state-machine.js';
 import { evaluateTask, TaskMover, type EvaluationOutcome } from './task-evaluator.js';
+import type { LockedTask } from './task-lock.js';
 
 /** Task states in which a step may be waiting for its retry backoff to elapse. */
 const RETRY_WAITING_STATES: readonly TaskState[] = [
@@ -28,8 +29,8 @@ export async function enqueueDueRetries(
   const done: Array<{ taskUuid: string; outcome: EvaluationOutcome }> = [];
   for (const { task_uuid: taskUuid } of due.rows) {
     const outcome = await db.transaction(async (tx) => {
-      const { rows } = await tx.query<{ task_uuid: string; namespace: string; name: string; status: TaskState }>(
-        `SELECT task_uuid, namespace, name, status FROM tasker.tasks
+      const { rows } = await tx.query<LockedTask>(
+        `SELECT task_uuid, namespace, name, status, traceparent FROM tasker.tasks
           WHERE task_uuid = $1 AND status = ANY($2) FOR UPDATE SKIP LOCKED`,
         [taskUuid, RETRY_WAITING_STATES],
       );

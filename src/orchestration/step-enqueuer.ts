@@ -44,7 +44,6 @@ export async function enqueueSteps(
   queue: PgmqClient,
   task: LockedTask,
   steps: readonly StepRow[],
-  headers: Record<string, unknown> = {},
 ): Promise<StepRow[]> {
   const enqueued: StepRow[] = [];
   for (const step of steps) {
@@ -59,7 +58,8 @@ export async function enqueueSteps(
       step_name: step.name,
     }));
     await queue.sendBatch(workerQueue(task.namespace), messages, {
-      headers: messages.map(() => headers),
+      // Every step attempt joins the task's trace (W3C trace context in the message headers).
+      headers: messages.map(() => (task.traceparent ? { traceparent: task.traceparent } : {})),
       tx,
     });
   }

@@ -57,7 +57,6 @@ export async function evaluateTask(
   tx: Queryable,
   queue: PgmqClient,
   mover: TaskMover,
-  headers: Record<string, unknown> = {},
 ): Promise<EvaluationOutcome> {
   const { task } = mover;
   const steps = await loadSteps(tx, task.task_uuid);
@@ -70,7 +69,7 @@ export async function evaluateTask(
   switch (decision) {
     case 'enqueue':
       if (mover.state === 'evaluating_results') await mover.move('enqueuing_steps');
-      enqueued = await enqueueSteps(tx, queue, task, viable, headers);
+      enqueued = await enqueueSteps(tx, queue, task, viable);
       await mover.move('steps_in_process', { enqueued: enqueued.map((step) => step.name) });
       break;
     case 'complete':

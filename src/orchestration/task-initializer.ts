@@ -12,13 +12,11 @@ export async function initializeTask(
   tx: Queryable,
   queue: PgmqClient,
   message: TaskRequestMessage,
-  headers: Record<string, unknown> = {},
 ): Promise<EvaluationOutcome | undefined> {
   const task = await lockTask(tx, message.task_uuid);
   if (!task || task.status !== 'pending') return undefined;
   const mover = new TaskMover(tx, task);
   await mover.move('initializing');
   await mover.move('enqueuing_steps');
-  const outcome = await evaluateTask(tx, queue, mover, headers);
-  return outcome;
+  return evaluateTask(tx, queue, mover);
 }

@@ -7,6 +7,8 @@ export interface LockedTask {
   namespace: string;
   name: string;
   status: TaskState;
+  /** The task span's trace context, handed on to every step message. */
+  traceparent: string | null;
 }
 
 /**
@@ -15,7 +17,7 @@ export interface LockedTask {
  */
 export async function lockTask(tx: Queryable, taskUuid: string): Promise<LockedTask | undefined> {
   const { rows } = await tx.query<LockedTask>(
-    'SELECT task_uuid, namespace, name, status FROM tasker.tasks WHERE task_uuid = $1 FOR UPDATE',
+    'SELECT task_uuid, namespace, name, status, traceparent FROM tasker.tasks WHERE task_uuid = $1 FOR UPDATE',
     [taskUuid],
   );
   return rows[0];

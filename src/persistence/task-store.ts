@@ -28,6 +28,9 @@ export interface NewTask {
   context: unknown;
   correlationId?: string;
   idempotencyKey?: string;
+  /** W3C traceparent of the task's span, and of its creator's span when there is one. */
+  traceparent?: string;
+  parentTraceparent?: string;
 }
 
 /** Records the template a task runs, so orchestrators and operators can see it later. */
@@ -61,8 +64,9 @@ export async function insertTask(tx: Queryable, input: NewTask): Promise<{ taskU
   await upsertTemplate(tx, template);
   const taskUuid = uuidv7();
   const inserted = await tx.query(
-    `INSERT INTO tasker.tasks (task_uuid, namespace, name, version, context, status, correlation_id, idempotency_key)
-     VALUES ($1, $2, $3, $4, $5::jsonb, 'pending', $6, $7)
+    `INSERT INTO tasker.tasks (task_uuid, namespace, name, version, context, status, correlation_id, idempotency_key,
+                               traceparent, parent_traceparent)
+     VALUES ($1, $2, $3, $4, $5::jsonb, 'pending', $6, $7, $8, $9)
      ON CONFLICT (idempotency_key) DO NOTHING`,
     [
       taskUuid,
@@ -72,6 +76,8 @@ export async function insertTask(tx: Queryable, input: NewTask): Promise<{ taskU
       JSON.stringify(input.context ?? {}),
       input.correlationId ?? taskUuid,
       input.idempotencyKey ?? null,
+      input.traceparent ?? null,
+      input.parentTraceparent ?? null,
     ],
   );
   if (inserted.rowCount === 0) {

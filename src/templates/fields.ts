@@ -143,21 +143,26 @@ export function optionalChoice<T extends string>(
 }
 
 /**
- * Refuses anything JSON cannot carry (YAML tags such as `!!binary`, non-finite numbers), since
- * handler configuration and schemas are stored and sent as JSON.
+ * Refuses anything JSON cannot carry (YAML tags such as `!!binary`, non-finite numbers, an
+ * alias that contains itself), since handler configuration and schemas are stored as JSON.
  */
-export function assertJsonValue(value: unknown, site: Site): void {
+export function assertJsonValue(value: unknown, site: Site, ancestors: Set<object> = new Set()): void {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) invalid(site, `must be a finite number, got ${String(value)}`);
     return;
   }
+  if (typeof value === 'object' && ancestors.has(value)) invalid(site, 'refers to itself (a recursive YAML alias)');
   if (Array.isArray(value)) {
-    value.forEach((item, index) => assertJsonValue(item, element(site, index)));
+    ancestors.add(value);
+    value.forEach((item, index) => assertJsonValue(item, element(site, index), ancestors));
+    ancestors.delete(value);
     return;
   }
   if (isPlainObject(value)) {
-    for (const [key, item] of Object.entries(value)) assertJsonValue(item, child(site, key));
+    ancestors.add(value);
+    for (const [key, item] of Object.entries(value)) assertJsonValue(item, child(site, key), ancestors);
+    ancestors.delete(value);
     return;
   }
   invalid(site, `must be a JSON value, got ${describeValue(value)}`);

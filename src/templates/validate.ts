@@ -124,8 +124,10 @@ function readVersion(map: Mapping, site: Site): string {
   const at = child(site, 'version');
   if (!Object.hasOwn(map, 'version')) invalid(at, 'is required');
   const raw = map.version;
-  // YAML reads `version: 1.0` as a number; say so rather than "not a string".
-  if (typeof raw === 'number') invalid(at, `must be a semantic version such as 1.0.0 (quote it), got the number ${raw}`);
+  // YAML reads `version: 1.0` as the number 1; say so rather than "not a string".
+  if (typeof raw === 'number') {
+    invalid(at, `must be a semantic version such as 1.0.0, got the number ${raw} (YAML read it as a number)`);
+  }
   const version = requiredString(map, 'version', site);
   const parsed = parseSemver(version);
   if (!parsed) invalid(at, `"${version}" is not a semantic version such as 1.0.0 (see semver.org)`);
