@@ -65,7 +65,11 @@ type Publisher = (total: number) => Promise<number>;
  * `dispatch` returns when the queue is full; with the drop strategies it yields once per
  * buffer-full (as a worker does between steps), so nothing is dropped and the rate is comparable.
  */
-function dispatcherPublisher(strategy: OverflowStrategy, batch: number, metrics: DomainEventMetrics): Publisher {
+function dispatcherPublisher(
+  strategy: OverflowStrategy,
+  batch: number,
+  metrics: DomainEventMetrics,
+): Publisher {
   const registry = new EventRegistry();
   let handled = 0;
   registry.subscribe('payment.*', () => {
@@ -74,7 +78,9 @@ function dispatcherPublisher(strategy: OverflowStrategy, batch: number, metrics:
   const broadcast = createBroadcast({ bufferSize: BUFFER_SIZE, overflowStrategy: strategy, metrics });
   const dispatcher = new FireAndForgetDispatcher(registry, broadcast);
   const events = makeEvents(BUFFER_SIZE);
-  const batches = Array.from({ length: BUFFER_SIZE / batch }, (_, i) => events.slice(i * batch, (i + 1) * batch));
+  const batches = Array.from({ length: BUFFER_SIZE / batch }, (_, i) =>
+    events.slice(i * batch, (i + 1) * batch),
+  );
   return async (total) => {
     handled = 0;
     for (let sent = 0, b = 0; sent < total; sent += batch, b = (b + 1) % batches.length) {
@@ -124,18 +130,44 @@ async function measure(publish: Publisher): Promise<number> {
 /** Runs every measurement, prints the table; true when every dispatcher row reached the target. */
 export async function run(): Promise<boolean> {
   const sdk = new MeterProvider({ readers: [new IdleReader()] });
-  const withSdk = createDomainEventMetrics(DEFAULT_DOMAIN_EVENT_METRICS_CONFIG, { meter: sdk.getMeter('tasker') });
+  const withSdk = createDomainEventMetrics(DEFAULT_DOMAIN_EVENT_METRICS_CONFIG, {
+    meter: sdk.getMeter('tasker'),
+  });
   // Without an SDK, the API hands out its no-op meter: the default of a library user.
   const apiOnly = createDomainEventMetrics(DEFAULT_DOMAIN_EVENT_METRICS_CONFIG);
   const off = NOOP_DOMAIN_EVENT_METRICS;
 
   const cases: [string, () => Publisher, boolean][] = [
-    ['dispatcher, block, 1 event per dispatch, metrics off', () => dispatcherPublisher('block', 1, off), true],
-    ['dispatcher, block, 10 events per dispatch, metrics off', () => dispatcherPublisher('block', 10, off), true],
-    ['dispatcher, drop_oldest, 1 per dispatch, metrics off', () => dispatcherPublisher('drop_oldest', 1, off), true],
-    ['dispatcher, drop_newest, 1 per dispatch, metrics off', () => dispatcherPublisher('drop_newest', 1, off), true],
-    ['dispatcher, block, 1 per dispatch, metrics on, no SDK', () => dispatcherPublisher('block', 1, apiOnly), true],
-    ['dispatcher, block, 1 per dispatch, metrics on, OTel SDK', () => dispatcherPublisher('block', 1, withSdk), false],
+    [
+      'dispatcher, block, 1 event per dispatch, metrics off',
+      () => dispatcherPublisher('block', 1, off),
+      true,
+    ],
+    [
+      'dispatcher, block, 10 events per dispatch, metrics off',
+      () => dispatcherPublisher('block', 10, off),
+      true,
+    ],
+    [
+      'dispatcher, drop_oldest, 1 per dispatch, metrics off',
+      () => dispatcherPublisher('drop_oldest', 1, off),
+      true,
+    ],
+    [
+      'dispatcher, drop_newest, 1 per dispatch, metrics off',
+      () => dispatcherPublisher('drop_newest', 1, off),
+      true,
+    ],
+    [
+      'dispatcher, block, 1 per dispatch, metrics on, no SDK',
+      () => dispatcherPublisher('block', 1, apiOnly),
+      true,
+    ],
+    [
+      'dispatcher, block, 1 per dispatch, metrics on, OTel SDK',
+      () => dispatcherPublisher('block', 1, withSdk),
+      false,
+    ],
     ['EventEmitter.emit (synchronous, unbounded)', emitterPublisher, false],
   ];
   const rows: Row[] = [];
@@ -143,7 +175,11 @@ export async function run(): Promise<boolean> {
   await sdk.shutdown();
 
   const table = formatTable(
-    [{ header: 'path (1 subscriber)' }, { header: 'events/s', align: 'right' }, { header: 'target ≥ 2,000,000' }],
+    [
+      { header: 'path (1 subscriber)' },
+      { header: 'events/s', align: 'right' },
+      { header: 'target ≥ 2,000,000' },
+    ],
     rows.map((row) => [
       row.path,
       formatCount(row.rate),

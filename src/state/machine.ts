@@ -47,10 +47,12 @@ export function defineStateMachine<S extends string, E extends string>(
   const known = new Set<string>(definition.states);
   for (const state of definition.states) {
     for (const edge of definition.transitions[state]) {
-      if (!known.has(edge.to)) throw new Error(`${definition.subject} machine: edge to unknown state ${edge.to}`);
+      if (!known.has(edge.to))
+        throw new Error(`${definition.subject} machine: edge to unknown state ${edge.to}`);
     }
   }
-  const edgesFrom = (state: S): readonly Edge<S, E>[] => (known.has(state) ? definition.transitions[state] : []);
+  const edgesFrom = (state: S): readonly Edge<S, E>[] =>
+    known.has(state) ? definition.transitions[state] : [];
 
   return {
     ...definition,

@@ -89,7 +89,8 @@ export const stepStateMachine = defineStateMachine<StepState, StepEvent>({
       'The handler returned; the result is stored and announced on the orchestration queue for the orchestrator to accept.',
     enqueued_as_error_for_orchestration:
       'The handler threw, timed out or was missing; the error is stored and announced on the orchestration queue for the orchestrator to judge.',
-    waiting_for_retry: 'A retryable failure with attempts left; waits for its backoff, then is enqueued again.',
+    waiting_for_retry:
+      'A retryable failure with attempts left; waits for its backoff, then is enqueued again.',
     complete: 'Its result is accepted; dependent steps may run. Terminal.',
     error:
       'Failed for good: not retryable, attempts exhausted or a PermanentError. Stays so unless an operator resolves it, which is the only way out.',
@@ -97,14 +98,17 @@ export const stepStateMachine = defineStateMachine<StepState, StepEvent>({
     resolved_manually: 'An operator resolved it by hand; it counts as complete for its dependents. Terminal.',
   },
   eventDescriptions: {
-    enqueue: 'The orchestrator sends the step to the worker queue: its dependencies are satisfied, or its retry came due.',
+    enqueue:
+      'The orchestrator sends the step to the worker queue: its dependencies are satisfied, or its retry came due.',
     claim: "A worker reads the step's message and starts the handler; the attempt count goes up by one.",
     handler_succeeded: 'The handler returned a JSON-serialisable result.',
     handler_failed:
       'The handler threw, exceeded timeout_seconds, returned something not JSON-serialisable or is not registered; or its worker died (the redelivered message finds the attempt still in_progress).',
     result_accepted: 'The orchestrator processes the success result.',
-    retry_scheduled: 'The orchestrator processes the error: the step is retryable, the error is not permanent and attempts remain.',
-    failed_permanently: 'The orchestrator processes the error: retryable is false, attempts are exhausted or the error is permanent.',
+    retry_scheduled:
+      'The orchestrator processes the error: the step is retryable, the error is not permanent and attempts remain.',
+    failed_permanently:
+      'The orchestrator processes the error: retryable is false, attempts are exhausted or the error is permanent.',
     cancel: 'The task is cancelled; every step that has not finished is cancelled with it.',
     resolve_manually: 'An operator resolves a step that no worker holds (`tasker step resolve`).',
   },

@@ -93,7 +93,8 @@ export const taskStateMachine = defineStateMachine<TaskState, TaskEvent>({
   stateDescriptions: {
     pending:
       'Created: the context matched the input_schema and the steps are recorded. No orchestrator has picked the task up yet.',
-    initializing: 'An orchestrator claimed the task and is finding its ready steps: the roots, which depend on nothing.',
+    initializing:
+      'An orchestrator claimed the task and is finding its ready steps: the roots, which depend on nothing.',
     enqueuing_steps: "Ready steps are being sent to the namespace's worker queue.",
     steps_in_process: 'Steps are enqueued or running; the orchestrator waits for their results.',
     evaluating_results:
@@ -106,13 +107,15 @@ export const taskStateMachine = defineStateMachine<TaskState, TaskEvent>({
       'A step is in error (retries exhausted or a permanent failure), so the task cannot complete. No new steps are enqueued; results of steps still in flight are evaluated as usual. The orchestrator gives up once nothing is in flight, unless an operator resolves the failed step (evaluation resumes) or the task.',
     complete: 'Every step is complete or resolved manually. Terminal.',
     error: 'A step failed for good and nothing else could run. Terminal.',
-    cancelled: 'Cancelled by a user or the system before it finished; its unfinished steps are cancelled with it. Terminal.',
+    cancelled:
+      'Cancelled by a user or the system before it finished; its unfinished steps are cancelled with it. Terminal.',
     resolved_manually: 'An operator declared the blocked task resolved by hand. Terminal.',
   },
   eventDescriptions: {
     start: 'An orchestrator claims a pending task.',
     ready_steps_found: 'At least one pending step has all its dependencies complete or resolved manually.',
-    steps_enqueued: 'The ready steps were sent to the worker queue (in the same transaction as their state change).',
+    steps_enqueued:
+      'The ready steps were sent to the worker queue (in the same transaction as their state change).',
     step_result_received: "A worker's success or error result was processed, or an operator resolved a step.",
     awaiting_dependencies: 'No step is ready, but some are still in flight.',
     awaiting_retry: 'No step is ready or in flight, but some wait for a retry.',

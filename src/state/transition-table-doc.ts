@@ -27,17 +27,26 @@ export function renderStateMachinesDoc(): string {
 }
 
 /** One machine's section: diagram, states, transitions and events. */
-export function renderMachine<S extends string, E extends string>(machine: StateMachine<S, E>, title: string): string {
+export function renderMachine<S extends string, E extends string>(
+  machine: StateMachine<S, E>,
+  title: string,
+): string {
   const lines: string[] = [`## ${title} states`, ''];
 
   lines.push('```mermaid', 'stateDiagram-v2', `    [*] --> ${machine.initial}`);
   for (const from of machine.states) {
-    for (const edge of machine.transitionsFrom(from)) lines.push(`    ${from} --> ${edge.to} : ${edge.event}`);
+    for (const edge of machine.transitionsFrom(from))
+      lines.push(`    ${from} --> ${edge.to} : ${edge.event}`);
   }
   for (const state of machine.states) if (machine.isTerminal(state)) lines.push(`    ${state} --> [*]`);
   lines.push('```', '');
 
-  lines.push(`### ${title} states and their meaning`, '', '| State | Terminal | Meaning |', '| --- | --- | --- |');
+  lines.push(
+    `### ${title} states and their meaning`,
+    '',
+    '| State | Terminal | Meaning |',
+    '| --- | --- | --- |',
+  );
   for (const state of machine.states) {
     const terminal = machine.isTerminal(state) ? 'yes' : 'no';
     lines.push(`| \`${state}\` | ${terminal} | ${cell(machine.stateDescriptions[state])} |`);
@@ -46,7 +55,8 @@ export function renderMachine<S extends string, E extends string>(machine: State
 
   lines.push(`### ${title} transitions`, '', '| From | Event | To |', '| --- | --- | --- |');
   for (const from of machine.states) {
-    for (const edge of machine.transitionsFrom(from)) lines.push(`| \`${from}\` | \`${edge.event}\` | \`${edge.to}\` |`);
+    for (const edge of machine.transitionsFrom(from))
+      lines.push(`| \`${from}\` | \`${edge.event}\` | \`${edge.to}\` |`);
   }
   lines.push('');
 

@@ -86,7 +86,9 @@ export function topologicalOrder(nodes: readonly DagNode[]): string[] {
   const result: string[] = [];
   while (result.length < nodes.length) {
     // The first step in file order whose dependencies are all placed; one exists (acyclic).
-    const next = nodes.find((node) => !placed.has(node.name) && node.dependencies.every((d) => placed.has(d)));
+    const next = nodes.find(
+      (node) => !placed.has(node.name) && node.dependencies.every((d) => placed.has(d)),
+    );
     if (!next) break;
     placed.add(next.name);
     result.push(next.name);

@@ -12,11 +12,12 @@ import {
   expectList,
   expectMapping,
   invalid,
+  jsonCopy,
   optionalChoice,
   optionalString,
   rejectUnknownKeys,
   requiredString,
-  where,
+  where as describeSite,
   type Site,
 } from './fields.js';
 import { compileJsonSchema } from './json-schema.js';
@@ -58,9 +59,16 @@ export function assertNotReservedEventName(
 }
 
 /** Refuses an event name that is not `domain.action` or that uses a reserved prefix. */
-export function assertValidEventName(name: string, where: string, code: TaskerErrorCode = 'EVENT_INVALID'): void {
+export function assertValidEventName(
+  name: string,
+  where: string,
+  code: TaskerErrorCode = 'EVENT_INVALID',
+): void {
   if (name.length > MAX_EVENT_NAME_LENGTH) {
-    throw new TaskerError(code, `${where}: event name is ${name.length} characters, at most ${MAX_EVENT_NAME_LENGTH}`);
+    throw new TaskerError(
+      code,
+      `${where}: event name is ${name.length} characters, at most ${MAX_EVENT_NAME_LENGTH}`,
+    );
   }
   if (!EVENT_NAME_PATTERN.test(name)) {
     throw new TaskerError(
@@ -96,7 +104,10 @@ export function parseEventDeclarations(
     const declaration = parseDeclaration(item, itemSite, defaultDelivery);
     const first = seen.get(declaration.name);
     if (first !== undefined) {
-      invalid(child(itemSite, 'name'), `event "${declaration.name}" is already declared at ${element(site, first).path}`);
+      invalid(
+        child(itemSite, 'name'),
+        `event "${declaration.name}" is already declared at ${element(site, first).path}`,
+      );
     }
     seen.set(declaration.name, index);
     return declaration;
@@ -107,16 +118,18 @@ function parseDeclaration(value: unknown, site: Site, defaultDelivery: DeliveryM
   const map = expectMapping(value, site);
   rejectUnknownKeys(map, DECLARATION_KEYS, site);
   const name = requiredString(map, 'name', site);
-  assertValidEventName(name, where(child(site, 'name')), 'TEMPLATE_INVALID');
+  assertValidEventName(name, describeSite(child(site, 'name')), 'TEMPLATE_INVALID');
   const description = optionalString(map, 'description', site);
 
   const schemaSite = child(site, 'schema');
   if (!Object.hasOwn(map, 'schema')) {
     invalid(schemaSite, 'is required: the JSON Schema of the payload (write {} to accept any payload)');
   }
-  const schema = expectMapping(map.schema, schemaSite);
-  assertJsonValue(schema, schemaSite);
-  compileEventSchema(schema, where(schemaSite), 'TEMPLATE_INVALID');
+  const original = expectMapping(map.schema, schemaSite);
+  assertJsonValue(original, schemaSite);
+  // The template keeps its own copy; ajv caches the validator compiled here for that object.
+  const schema = jsonCopy(original);
+  compileEventSchema(schema, describeSite(schemaSite), 'TEMPLATE_INVALID');
 
   const delivery = optionalChoice(map, 'delivery', site, DELIVERY_MODES, defaultDelivery);
   const condition = optionalChoice(map, 'condition', site, EVENT_CONDITIONS, 'success');
@@ -154,7 +167,9 @@ export function assertConsistentEventSchemas(templates: readonly TaskTemplate[])
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (typeof value === 'object' && value !== null) {
-    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) =>
+      a < b ? -1 : a > b ? 1 : 0,
+    );
     return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
   }
   return JSON.stringify(value);

@@ -105,7 +105,8 @@ function stringAt(value: unknown, site: Site): string {
 export function optionalBoolean(map: Mapping, key: string, site: Site, fallback: boolean): boolean {
   if (!Object.hasOwn(map, key)) return fallback;
   const value = map[key];
-  if (typeof value !== 'boolean') invalid(child(site, key), `must be true or false, got ${describeValue(value)}`);
+  if (typeof value !== 'boolean')
+    invalid(child(site, key), `must be true or false, got ${describeValue(value)}`);
   return value;
 }
 
@@ -152,7 +153,8 @@ export function assertJsonValue(value: unknown, site: Site, ancestors: Set<objec
     if (!Number.isFinite(value)) invalid(site, `must be a finite number, got ${String(value)}`);
     return;
   }
-  if (typeof value === 'object' && ancestors.has(value)) invalid(site, 'refers to itself (a recursive YAML alias)');
+  if (typeof value === 'object' && ancestors.has(value))
+    invalid(site, 'refers to itself (a recursive YAML alias)');
   if (Array.isArray(value)) {
     ancestors.add(value);
     value.forEach((item, index) => assertJsonValue(item, element(site, index), ancestors));
@@ -166,6 +168,11 @@ export function assertJsonValue(value: unknown, site: Site, ancestors: Set<objec
     return;
   }
   invalid(site, `must be a JSON value, got ${describeValue(value)}`);
+}
+
+/** A deep copy of a value that passed assertJsonValue, so templates never share the caller's objects. */
+export function jsonCopy<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
 }
 
 /** The allowed key within edit distance 2 of `key`, if exactly one is that close. */

@@ -27,6 +27,9 @@ const AJV_OPTIONS: Options = {
   strictRequired: false,
 };
 
+// Validators by schema object: templates are immutable, so a schema compiles once.
+const compiled = new WeakMap<object, ValidateFunction>();
+
 let instances: { '2020-12': Ajv2020; 'draft-07': Ajv } | undefined;
 
 function ajvFor(draft: JsonSchemaDraft): Ajv | Ajv2020 {
@@ -57,6 +60,8 @@ export function compileJsonSchema(schema: unknown, where: string, code: TaskerEr
   if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) {
     throw new TaskerError(code, `${where}: must be a JSON Schema mapping`);
   }
+  const cached = compiled.get(schema);
+  if (cached) return cached;
   const draft = schemaDraft(schema);
   if (!draft) {
     const declared = JSON.stringify((schema as { $schema?: unknown }).$schema);
@@ -70,10 +75,15 @@ export function compileJsonSchema(schema: unknown, where: string, code: TaskerEr
   if (!ajv.validateSchema(schema)) {
     const first = ajv.errors?.[0];
     const at = first?.instancePath ? ` at ${first.instancePath}` : '';
-    throw new TaskerError(code, `${where}: not a valid JSON Schema (${draft})${at}: ${first?.message ?? 'invalid'}`);
+    throw new TaskerError(
+      code,
+      `${where}: not a valid JSON Schema (${draft})${at}: ${first?.message ?? 'invalid'}`,
+    );
   }
   try {
-    return ajv.compile(schema);
+    const validate = ajv.compile(schema);
+    compiled.set(schema, validate);
+    return validate;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new TaskerError(code, `${where}: schema does not compile: ${message.split('\n')[0] ?? message}`, {
@@ -90,7 +100,8 @@ export function formatSchemaErrors(errors: readonly ErrorObject[] | null | undef
     const params = error.params as { additionalProperty?: unknown; allowedValues?: unknown };
     let detail = '';
     if (params.additionalProperty !== undefined) detail = ` (${JSON.stringify(params.additionalProperty)})`;
-    else if (Array.isArray(params.allowedValues)) detail = ` (${params.allowedValues.map((v) => JSON.stringify(v)).join(', ')})`;
+    else if (Array.isArray(params.allowedValues))
+      detail = ` (${params.allowedValues.map((v) => JSON.stringify(v)).join(', ')})`;
     return `${at} ${error.message ?? 'is invalid'}${detail}`;
   });
   if (errors.length > limit) parts.push(`and ${errors.length - limit} more`);

@@ -51,7 +51,10 @@ export async function loadTemplates(
 }
 
 /** Reads and validates one template file. */
-export async function loadTemplateFile(file: string, options: LoadTemplatesOptions = {}): Promise<TaskTemplate> {
+export async function loadTemplateFile(
+  file: string,
+  options: LoadTemplatesOptions = {},
+): Promise<TaskTemplate> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');

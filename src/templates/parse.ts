@@ -9,7 +9,11 @@ import { validateTemplate, type ValidateTemplateOptions } from './validate.js';
 import type { TaskTemplate } from './types.js';
 
 /** Parses and validates the YAML `text` of `file`. */
-export function parseTemplateYaml(text: string, file: string, options: ValidateTemplateOptions = {}): TaskTemplate {
+export function parseTemplateYaml(
+  text: string,
+  file: string,
+  options: ValidateTemplateOptions = {},
+): TaskTemplate {
   const lines = new LineCounter();
   const documents = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true, lineCounter: lines });
   if (!Array.isArray(documents)) return validateTemplate(null, file, options); // only comments or nothing
@@ -33,7 +37,8 @@ export function parseTemplateYaml(text: string, file: string, options: ValidateT
     // For example an alias to an anchor that is never defined: point at the alias.
     const message = error instanceof Error ? error.message : String(error);
     const offset = document ? unresolvedAliasOffset(document) : undefined;
-    const position = offset === undefined ? '' : `:${lines.linePos(offset).line}:${lines.linePos(offset).col}`;
+    const position =
+      offset === undefined ? '' : `:${lines.linePos(offset).line}:${lines.linePos(offset).col}`;
     throw new TaskerError('TEMPLATE_INVALID', `${file}${position}: ${message}`, { cause: error });
   }
   return validateTemplate(value, file, options);

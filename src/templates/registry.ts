@@ -37,14 +37,22 @@ export function createTemplateRegistry(templates: readonly TaskTemplate[]): Temp
   for (const template of templates) {
     const id = formatTemplateId(template);
     const earlier = byId.get(id);
-    if (earlier) throw new TaskerError('TEMPLATE_INVALID', `${template.source}: ${id} is already defined in ${earlier.source}`);
+    if (earlier)
+      throw new TaskerError(
+        'TEMPLATE_INVALID',
+        `${template.source}: ${id} is already defined in ${earlier.source}`,
+      );
     byId.set(id, template);
   }
   assertConsistentEventSchemas(templates);
 
   const entries: Entry[] = templates.map((template) => {
     const semver = parseSemver(template.version);
-    if (!semver) throw new TaskerError('TEMPLATE_INVALID', `${template.source}: version "${template.version}" is not a semantic version`);
+    if (!semver)
+      throw new TaskerError(
+        'TEMPLATE_INVALID',
+        `${template.source}: version "${template.version}" is not a semantic version`,
+      );
     return { template, semver };
   });
   entries.sort(
@@ -62,13 +70,20 @@ export function createTemplateRegistry(templates: readonly TaskTemplate[]): Temp
     get(namespace, name, version) {
       const asked = `${namespace}/${name}${version === undefined ? '' : `@${version}`}`;
       if (!namespaces.includes(namespace)) {
-        const known = namespaces.length > 0 ? `known namespaces: ${namespaces.join(', ')}` : 'no templates are loaded';
-        throw new TaskerError('TEMPLATE_NOT_FOUND', `no template ${asked}: namespace "${namespace}" is unknown (${known})`);
+        const known =
+          namespaces.length > 0 ? `known namespaces: ${namespaces.join(', ')}` : 'no templates are loaded';
+        throw new TaskerError(
+          'TEMPLATE_NOT_FOUND',
+          `no template ${asked}: namespace "${namespace}" is unknown (${known})`,
+        );
       }
       const versions = entries.filter((e) => e.template.namespace === namespace && e.template.name === name);
       if (versions.length === 0) {
         const names = [...new Set(sorted.filter((t) => t.namespace === namespace).map((t) => t.name))];
-        throw new TaskerError('TEMPLATE_NOT_FOUND', `no template ${asked} (templates in ${namespace}: ${names.join(', ')})`);
+        throw new TaskerError(
+          'TEMPLATE_NOT_FOUND',
+          `no template ${asked} (templates in ${namespace}: ${names.join(', ')})`,
+        );
       }
       if (version === undefined) return latest(versions);
       const found = versions.find((entry) => entry.template.version === version);

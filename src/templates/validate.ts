@@ -14,6 +14,7 @@ import {
   expectList,
   expectMapping,
   invalid,
+  jsonCopy,
   optionalBoolean,
   optionalChoice,
   optionalInteger,
@@ -111,10 +112,13 @@ function readName(map: Mapping, key: string, site: Site, maxLength: number): str
   const name = requiredString(map, key, site);
   const at = child(site, key);
   if (!NAME_PATTERN.test(name)) {
-    invalid(at, `"${name}" must match ${NAME_PATTERN.source} (lowercase letters, digits and _, starting with a letter)`);
+    invalid(
+      at,
+      `"${name}" must match ${NAME_PATTERN.source} (lowercase letters, digits and _, starting with a letter)`,
+    );
   }
   if (name.length > maxLength) {
-    const why = key === 'namespace_name' ? ' so that its queue names fit PGMQ\'s 47 characters' : '';
+    const why = key === 'namespace_name' ? " so that its queue names fit PGMQ's 47 characters" : '';
     invalid(at, `"${name}" is ${name.length} characters; at most ${maxLength}${why}`);
   }
   return name;
@@ -132,7 +136,10 @@ function readVersion(map: Mapping, site: Site): string {
   const parsed = parseSemver(version);
   if (!parsed) invalid(at, `"${version}" is not a semantic version such as 1.0.0 (see semver.org)`);
   if (parsed.build.length > 0) {
-    invalid(at, `"${version}": build metadata (+...) is not allowed, since versions must order unambiguously`);
+    invalid(
+      at,
+      `"${version}": build metadata (+...) is not allowed, since versions must order unambiguously`,
+    );
   }
   return version;
 }
@@ -140,8 +147,9 @@ function readVersion(map: Mapping, site: Site): string {
 function readInputSchema(map: Mapping, site: Site): object | undefined {
   if (!Object.hasOwn(map, 'input_schema')) return undefined;
   const at = child(site, 'input_schema');
-  const schema = expectMapping(map.input_schema, at);
-  assertJsonValue(schema, at);
+  const original = expectMapping(map.input_schema, at);
+  assertJsonValue(original, at);
+  const schema = jsonCopy(original);
   compileInputSchema(schema, where(at));
   return schema;
 }
@@ -233,8 +241,9 @@ function readHandler(value: unknown, site: Site): HandlerReference {
   let initialization: Record<string, unknown> = {};
   if (Object.hasOwn(map, 'initialization')) {
     const at = child(site, 'initialization');
-    initialization = expectMapping(map.initialization, at);
-    assertJsonValue(initialization, at);
+    const original = expectMapping(map.initialization, at);
+    assertJsonValue(original, at);
+    initialization = jsonCopy(original);
   }
   return { callable, initialization };
 }
@@ -245,7 +254,8 @@ function readDependencies(value: unknown, site: Site, stepName: string): string[
   const seen = new Set<string>();
   return list.map((item, index) => {
     const at = element(site, index);
-    if (typeof item !== 'string' || item === '') invalid(at, `must be a step name, got ${describeValue(item)}`);
+    if (typeof item !== 'string' || item === '')
+      invalid(at, `must be a step name, got ${describeValue(item)}`);
     if (item === stepName) invalid(at, `step "${stepName}" cannot depend on itself`);
     if (seen.has(item)) invalid(at, `"${item}" is listed twice`);
     seen.add(item);
@@ -284,7 +294,10 @@ function readRetry(value: unknown, site: Site): RetryPolicy {
   if (!retryable) {
     // A step that is not retryable runs once; a larger max_attempts would be a contradiction.
     if (Object.hasOwn(map, 'max_attempts') && maxAttempts > 1) {
-      invalid(child(site, 'max_attempts'), `${maxAttempts} contradicts retryable: false (the step runs once)`);
+      invalid(
+        child(site, 'max_attempts'),
+        `${maxAttempts} contradicts retryable: false (the step runs once)`,
+      );
     }
     maxAttempts = 1;
   }

@@ -13,6 +13,8 @@ export interface HandlerModule {
   /** The raw `subscribers` export, validated by the event registry. */
   subscribers: unknown[];
   source: string;
+  /** Everything the module exports. */
+  exports: Record<string, unknown>;
 }
 
 function isClass(value: unknown): value is new () => { call(ctx: StepContext): unknown } {
@@ -53,7 +55,7 @@ export async function loadHandlerModule(path: string): Promise<HandlerModule> {
   if (!Array.isArray(subscribers)) {
     throw new TaskerError('HANDLER_INVALID', `${path}: \`subscribers\` must be an array`);
   }
-  return { handlers, subscribers: subscribers as unknown[], source: path };
+  return { handlers, subscribers: subscribers as unknown[], source: path, exports };
 }
 
 /** Fails when a template names a callable the module does not export, listing what it has. */

@@ -99,8 +99,8 @@ describe('createBroadcast', () => {
     const b: number[] = [];
     const subA = broadcast.addSubscriber('a', (e) => void a.push(e.payload as number));
     broadcast.addSubscriber('b', (e) => void b.push(e.payload as number));
-    broadcast.publish(event(1), [subA]);
-    broadcast.publish(event(2));
+    void broadcast.publish(event(1), [subA]);
+    void broadcast.publish(event(2));
     await broadcast.idle();
     expect(a).toEqual([1, 2]);
     expect(b).toEqual([2]);
@@ -110,7 +110,7 @@ describe('createBroadcast', () => {
     const broadcast = broadcastOf({ overflowStrategy: 'drop_oldest' });
     const stuck = stuckSubscriber();
     broadcast.addSubscriber('stuck', stuck.handler);
-    broadcast.publish(event(1));
+    void broadcast.publish(event(1));
     await stuck.started;
     for (let n = 2; n <= 10; n++) expect(broadcast.publish(event(n))).toBeUndefined();
     expect(broadcast.stats()[0]).toMatchObject({ queued: 3, dropped: 6 });
@@ -124,7 +124,7 @@ describe('createBroadcast', () => {
     const broadcast = broadcastOf({ overflowStrategy: 'drop_newest' });
     const stuck = stuckSubscriber();
     broadcast.addSubscriber('stuck', stuck.handler);
-    broadcast.publish(event(1));
+    void broadcast.publish(event(1));
     await stuck.started;
     for (let n = 2; n <= 10; n++) expect(broadcast.publish(event(n))).toBeUndefined();
     stuck.release();
@@ -159,7 +159,12 @@ describe('createBroadcast', () => {
 
   it('block: a hung subscriber cannot deadlock the publisher (handler timeout)', async () => {
     const { logger, warnings } = captureLogger();
-    const broadcast = createBroadcast({ bufferSize: 1, overflowStrategy: 'block', handlerTimeoutMs: 10, logger });
+    const broadcast = createBroadcast({
+      bufferSize: 1,
+      overflowStrategy: 'block',
+      handlerTimeoutMs: 10,
+      logger,
+    });
     const healthy: number[] = [];
     broadcast.addSubscriber('hung', () => new Promise<void>(() => {}));
     broadcast.addSubscriber('healthy', (e) => void healthy.push(e.payload as number));
@@ -180,10 +185,10 @@ describe('createBroadcast', () => {
     const fast: number[] = [];
     broadcast.addSubscriber('slow', stuck.handler);
     broadcast.addSubscriber('fast', (e) => void fast.push(e.payload as number));
-    broadcast.publish(event(1));
+    void broadcast.publish(event(1));
     await stuck.started;
     for (let n = 2; n <= 6; n++) {
-      broadcast.publish(event(n));
+      void broadcast.publish(event(n));
       await ticks(1); // let the fast one keep up
     }
     stuck.release();
@@ -224,9 +229,9 @@ describe('createBroadcast', () => {
     const broadcast = broadcastOf({ overflowStrategy: 'block', bufferSize: 1 });
     const stuck = stuckSubscriber();
     const handle = broadcast.addSubscriber('stuck', stuck.handler);
-    broadcast.publish(event(1));
+    void broadcast.publish(event(1));
     await stuck.started;
-    broadcast.publish(event(2));
+    void broadcast.publish(event(2));
     const blocked = broadcast.publish(event(3));
     expect(blocked).toBeInstanceOf(Promise);
     broadcast.removeSubscriber(handle);
@@ -242,7 +247,7 @@ describe('createBroadcast', () => {
     const broadcast = broadcastOf({ overflowStrategy: 'drop_newest', bufferSize: 1000 });
     const received: number[] = [];
     broadcast.addSubscriber('s', (e) => void received.push(e.payload as number));
-    for (let n = 1; n <= 1005; n++) broadcast.publish(event(n));
+    for (let n = 1; n <= 1005; n++) void broadcast.publish(event(n));
     expect(broadcast.stats()[0]).toMatchObject({ queued: 1000, dropped: 5 });
     await broadcast.idle();
     expect(received).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
@@ -252,12 +257,19 @@ describe('createBroadcast', () => {
     const bad: [Partial<BroadcastOptions>, RegExp][] = [
       [{ bufferSize: 0 }, /events\.fire_and_forget\.buffer_size: expected a positive integer, got 0/],
       [{ bufferSize: 1.5 }, /buffer_size/],
-      [{ overflowStrategy: 'drop' as never }, /overflow_strategy: expected drop_oldest, drop_newest or block, got drop/],
+      [
+        { overflowStrategy: 'drop' as never },
+        /overflow_strategy: expected drop_oldest, drop_newest or block, got drop/,
+      ],
       [{ handlerTimeoutMs: 0 }, /handlerTimeoutMs/],
     ];
     for (const [options, message] of bad) {
-      expect(() => createBroadcast({ bufferSize: 3, overflowStrategy: 'block', ...options })).toThrow(message);
-      expect(() => createBroadcast({ bufferSize: 3, overflowStrategy: 'block', ...options })).toThrow(TaskerError);
+      expect(() => createBroadcast({ bufferSize: 3, overflowStrategy: 'block', ...options })).toThrow(
+        message,
+      );
+      expect(() => createBroadcast({ bufferSize: 3, overflowStrategy: 'block', ...options })).toThrow(
+        TaskerError,
+      );
     }
   });
 });
@@ -276,15 +288,19 @@ describe('broadcast metrics', () => {
     broadcast.addSubscriber('failing', () => {
       throw new Error('boom');
     });
-    broadcast.publish(event(1));
+    void broadcast.publish(event(1));
     await stuck.started;
     await ticks(); // the failing subscriber has had event 1 too
-    broadcast.publish(event(2, 'payment.refunded'));
-    for (let n = 3; n <= 6; n++) broadcast.publish(event(n)); // both queues hold 2 and 3, drop 4-6
+    void broadcast.publish(event(2, 'payment.refunded'));
+    for (let n = 3; n <= 6; n++) void broadcast.publish(event(n)); // both queues hold 2 and 3, drop 4-6
     stuck.release();
     await broadcast.idle();
 
-    const charged = { namespace: 'payments', event_name: 'payment.charged', delivery_mode: 'fire_and_forget' };
+    const charged = {
+      namespace: 'payments',
+      event_name: 'payment.charged',
+      delivery_mode: 'fire_and_forget',
+    };
     const refunded = { ...charged, event_name: 'payment.refunded' };
     const { delivered, failed, dropped, deliveryDuration } = DOMAIN_EVENT_METRIC_NAMES;
     expect(stuck.received).toEqual([1, 2, 3]);
@@ -294,6 +310,9 @@ describe('broadcast metrics', () => {
     expect(await recorded.counter(failed, refunded)).toBe(1);
     expect(await recorded.counter(dropped, charged)).toBe(6);
     expect(await recorded.counter(dropped, refunded)).toBe(0);
-    expect(await recorded.histogram(deliveryDuration, charged)).toEqual({ count: 2, boundaries: [0.01, 0.1, 1] });
+    expect(await recorded.histogram(deliveryDuration, charged)).toEqual({
+      count: 2,
+      boundaries: [0.01, 0.1, 1],
+    });
   });
 });

@@ -56,12 +56,12 @@ describe('FireAndForgetDispatcher', () => {
   it('follows subscriptions added and removed after it was created', async () => {
     const { registry, dispatcher, received, record } = setup();
     const stop = registry.subscribe('payment.*', record('first'), { id: 'first' });
-    dispatcher.dispatch([event('payment.charged')]);
+    void dispatcher.dispatch([event('payment.charged')]);
     registry.subscribe('payment.charged', record('second'), { id: 'second' });
-    dispatcher.dispatch([event('payment.charged')]);
+    void dispatcher.dispatch([event('payment.charged')]);
     await dispatcher.idle();
     stop();
-    dispatcher.dispatch([event('payment.charged')]);
+    void dispatcher.dispatch([event('payment.charged')]);
     await dispatcher.idle();
     expect(received).toEqual({
       first: ['payment.charged', 'payment.charged'],

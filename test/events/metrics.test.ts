@@ -43,18 +43,29 @@ describe('createDomainEventMetrics', () => {
     expect(await recorded.counter(published, attrs('payments', 'payment.charged', 'durable'))).toBe(2);
     expect(await recorded.counter(published, attrs('orders', 'order.shipped', 'fire_and_forget'))).toBe(1);
     expect(await recorded.counter(delivered, attrs('payments', 'payment.charged', 'durable'))).toBe(1);
-    expect(await recorded.counter(delivered, attrs('payments', 'payment.charged', 'fire_and_forget'))).toBe(1);
+    expect(await recorded.counter(delivered, attrs('payments', 'payment.charged', 'fire_and_forget'))).toBe(
+      1,
+    );
     expect(await recorded.counter(failed, attrs('orders', 'order.shipped', 'fire_and_forget'))).toBe(1);
     expect(await recorded.counter(dropped, attrs('orders', 'order.shipped', 'fire_and_forget'))).toBe(2);
-    const histogram = await recorded.histogram(deliveryDuration, attrs('payments', 'payment.charged', 'durable'));
+    const histogram = await recorded.histogram(
+      deliveryDuration,
+      attrs('payments', 'payment.charged', 'durable'),
+    );
     expect(histogram).toEqual({ count: 1, boundaries: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0] });
-    const names = (await recorded.collect()).map((metric) => [metric.descriptor.name, metric.descriptor.unit]);
+    const names = (await recorded.collect()).map((metric) => [
+      metric.descriptor.name,
+      metric.descriptor.unit,
+    ]);
     expect(names).toContainEqual([deliveryDuration, 's']);
   });
 
   it('uses the configured histogram buckets', async () => {
     const recorded = recordMetrics();
-    const m = createDomainEventMetrics({ enabled: true, histogram_buckets: [0.25, 2.5] }, { meter: recorded.meter });
+    const m = createDomainEventMetrics(
+      { enabled: true, histogram_buckets: [0.25, 2.5] },
+      { meter: recorded.meter },
+    );
     m.delivered(charged, 'fire_and_forget', 1);
     const histogram = await recorded.histogram(
       DOMAIN_EVENT_METRIC_NAMES.deliveryDuration,
@@ -69,7 +80,10 @@ describe('createDomainEventMetrics', () => {
     try {
       createDomainEventMetrics().published(charged, 'acknowledged');
       expect(
-        await recorded.counter(DOMAIN_EVENT_METRIC_NAMES.published, attrs('payments', 'payment.charged', 'acknowledged')),
+        await recorded.counter(
+          DOMAIN_EVENT_METRIC_NAMES.published,
+          attrs('payments', 'payment.charged', 'acknowledged'),
+        ),
       ).toBe(1);
     } finally {
       metrics.disable();

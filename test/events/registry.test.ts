@@ -64,8 +64,11 @@ describe('EventRegistry', () => {
     expect(thrown(() => registry.subscribe('pay*', notify)).message).toContain(
       'subscribe("pay*"): invalid event pattern "pay*": segment 1 "pay*" mixes a wildcard',
     );
-    for (const pattern of ['task.*', 'step.#', 'workflow', 'task.completed', 'Task.#']) {
-      expect(thrown(() => registry.subscribe(pattern, notify)).message).toContain('reserved for system events');
+    for (const pattern of ['task.*', 'step.#', 'workflow', 'task.completed']) {
+      expect(thrown(() => registry.subscribe(pattern, notify)).message).toBe(
+        `subscribe(${JSON.stringify(pattern)}): ${JSON.stringify(pattern)} uses the reserved prefix ` +
+          `"${pattern.split('.')[0]}." (task., step. and workflow. belong to system events, which are telemetry only)`,
+      );
     }
     expect(thrown(() => registry.subscribe('', notify)).message).toContain('it is empty');
     // Wildcard-first patterns may look like they match system names; they are allowed.
@@ -76,7 +79,9 @@ describe('EventRegistry', () => {
 
   it('refuses a bad delivery, handler or id', () => {
     const registry = new EventRegistry();
-    expect(thrown(() => registry.subscribe('a.b', notify, { delivery: 'acknowledged' as never })).message).toBe(
+    expect(
+      thrown(() => registry.subscribe('a.b', notify, { delivery: 'acknowledged' as never })).message,
+    ).toBe(
       'subscribe("a.b"): delivery must be "fire_and_forget" or "durable", got "acknowledged"; ' +
         '"acknowledged" is declared on the event (publishes_events), subscribe with "durable" to receive it',
     );
@@ -109,7 +114,12 @@ describe('EventRegistry', () => {
       return ids(registry.subscriptions());
     };
     const first = register();
-    expect(first).toEqual(['payment.*|notify|0', 'payment.*|notify|1', 'payment.*|audit|0', 'order.#|anonymous|0']);
+    expect(first).toEqual([
+      'payment.*|notify|0',
+      'payment.*|notify|1',
+      'payment.*|audit|0',
+      'order.#|anonymous|0',
+    ]);
     expect(register()).toEqual(first);
   });
 });
@@ -145,8 +155,16 @@ describe('registerSubscribers', () => {
       { pattern: 'a.b', handle: notify },
       './handlers.ts: export "subscribers" must be an array of { pattern, delivery?, handle, id? }, got an object',
     ],
-    ['an entry that is not an object', [...valid, 'payment.*'], './handlers.ts subscribers[3]: expected an object'],
-    ['an entry that is null', [null], './handlers.ts subscribers[0]: expected an object { pattern, delivery?, handle, id? }, got null'],
+    [
+      'an entry that is not an object',
+      [...valid, 'payment.*'],
+      './handlers.ts subscribers[3]: expected an object',
+    ],
+    [
+      'an entry that is null',
+      [null],
+      './handlers.ts subscribers[0]: expected an object { pattern, delivery?, handle, id? }, got null',
+    ],
     [
       'a misspelt key',
       [{ pattern: 'a.b', hanlde: notify }],
@@ -161,17 +179,34 @@ describe('registerSubscribers', () => {
     [
       'a reserved pattern',
       [valid[0], valid[1], { pattern: 'task.*', handle: notify }],
-      './handlers.ts subscribers[2]: invalid event pattern "task.*": "task." names are reserved for system events',
+      './handlers.ts subscribers[2]: "task.*" uses the reserved prefix "task."',
     ],
-    ['a pattern that is not a string', [{ pattern: 7, handle: notify }], './handlers.ts subscribers[0]: event pattern must be a string, got 7'],
-    ['a bad delivery', [{ pattern: 'a.b', delivery: 'sometimes', handle: notify }], './handlers.ts subscribers[0]: delivery must be'],
-    ['a duplicate id', [valid[1], { ...valid[1], pattern: 'x.y' }], './handlers.ts subscribers[1]: subscriber id "pager" is already used'],
+    [
+      'a pattern that is not a string',
+      [{ pattern: 7, handle: notify }],
+      './handlers.ts subscribers[0]: event pattern must be a string, got 7',
+    ],
+    [
+      'a bad delivery',
+      [{ pattern: 'a.b', delivery: 'sometimes', handle: notify }],
+      './handlers.ts subscribers[0]: delivery must be',
+    ],
+    [
+      'a duplicate id',
+      [valid[1], { ...valid[1], pattern: 'x.y' }],
+      './handlers.ts subscribers[1]: subscriber id "pager" is already used',
+    ],
   ];
 
-  it.each(broken)('refuses %s, naming the module and index, and registers nothing', (_label, definitions, message) => {
-    const registry = new EventRegistry();
-    registry.subscribe('existing.event', notify, { id: 'existing' });
-    expect(thrown(() => registerSubscribers(registry, definitions, './handlers.ts')).message).toContain(message);
-    expect(ids(registry.subscriptions())).toEqual(['existing']);
-  });
+  it.each(broken)(
+    'refuses %s, naming the module and index, and registers nothing',
+    (_label, definitions, message) => {
+      const registry = new EventRegistry();
+      registry.subscribe('existing.event', notify, { id: 'existing' });
+      expect(thrown(() => registerSubscribers(registry, definitions, './handlers.ts')).message).toContain(
+        message,
+      );
+      expect(ids(registry.subscriptions())).toEqual(['existing']);
+    },
+  );
 });

@@ -6,7 +6,10 @@ import { loadTemplates } from '../../src/templates/load.js';
 import { formatTemplateId } from '../../src/templates/registry.js';
 
 // Paths relative to the working directory, as a user would type them; messages repeat them.
-const fixtures = path.relative(process.cwd(), fileURLToPath(new URL('../fixtures/templates', import.meta.url)));
+const fixtures = path.relative(
+  process.cwd(),
+  fileURLToPath(new URL('../fixtures/templates', import.meta.url)),
+);
 const valid = path.join(fixtures, 'valid');
 const invalid = (name: string) => path.join(fixtures, 'invalid', name);
 
@@ -45,7 +48,13 @@ describe('loadTemplates: a good template round trip', () => {
           description: 'Check the amount and currency',
           handler: { callable: 'Payments::ValidatePayment', initialization: {} },
           dependencies: [],
-          retry: { retryable: true, maxAttempts: 3, backoff: 'exponential', backoffBaseMs: 1000, maxBackoffMs: 30000 },
+          retry: {
+            retryable: true,
+            maxAttempts: 3,
+            backoff: 'exponential',
+            backoffBaseMs: 1000,
+            maxBackoffMs: 30000,
+          },
           timeoutSeconds: 60,
           publishesEvents: [],
         },
@@ -56,7 +65,13 @@ describe('loadTemplates: a good template round trip', () => {
             initialization: { gateway: 'stripe', timeouts: [1, 2, 3] },
           },
           dependencies: ['validate_payment'],
-          retry: { retryable: true, maxAttempts: 5, backoff: 'linear', backoffBaseMs: 250, maxBackoffMs: 2000 },
+          retry: {
+            retryable: true,
+            maxAttempts: 5,
+            backoff: 'linear',
+            backoffBaseMs: 250,
+            maxBackoffMs: 2000,
+          },
           timeoutSeconds: 30,
           publishesEvents: [
             {
@@ -88,9 +103,17 @@ describe('loadTemplates: a good template round trip', () => {
           handler: { callable: 'Payments::RecordOutcome', initialization: {} },
           dependencies: ['charge_card', 'validate_payment'],
           // Not retryable: one attempt, whatever the default max_attempts.
-          retry: { retryable: false, maxAttempts: 1, backoff: 'exponential', backoffBaseMs: 1000, maxBackoffMs: 30000 },
+          retry: {
+            retryable: false,
+            maxAttempts: 1,
+            backoff: 'exponential',
+            backoffBaseMs: 1000,
+            maxBackoffMs: 30000,
+          },
           timeoutSeconds: 60,
-          publishesEvents: [{ name: 'payment.recorded', schema: {}, delivery: 'acknowledged', condition: 'always' }],
+          publishesEvents: [
+            { name: 'payment.recorded', schema: {}, delivery: 'acknowledged', condition: 'always' },
+          ],
         },
       ],
     });
@@ -102,7 +125,9 @@ describe('loadTemplates: a good template round trip', () => {
     const registry = await loadTemplates([path.join(valid, 'payments', 'process_payment.yaml')], {
       defaultDelivery: 'durable',
     });
-    const events = registry.get('payments', 'process_payment', '1.0.0').steps.flatMap((s) => s.publishesEvents);
+    const events = registry
+      .get('payments', 'process_payment', '1.0.0')
+      .steps.flatMap((s) => s.publishesEvents);
     expect(events.map((e) => [e.name, e.delivery])).toEqual([
       ['payment.charged', 'durable'],
       ['payment.charge_failed', 'durable'],
@@ -111,7 +136,9 @@ describe('loadTemplates: a good template round trip', () => {
   });
 
   it('refuses an unknown default delivery', async () => {
-    const error: unknown = await loadTemplates([valid], { defaultDelivery: 'sometimes' as never }).catch((e: unknown) => e);
+    const error: unknown = await loadTemplates([valid], { defaultDelivery: 'sometimes' as never }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toMatchObject({ code: 'CONFIG_INVALID' });
   });
 });
@@ -138,7 +165,11 @@ describe('loadTemplates: directories and lookup', () => {
     const registry = await loadTemplates([valid]);
     expect(registry.get('payments', 'process_payment').version).toBe('1.10.0');
     expect(registry.get('payments', 'process_payment', '2.0.0-beta.1').version).toBe('2.0.0-beta.1');
-    expect(registry.get('shipping', 'ship_order').steps.map((s) => s.name)).toEqual(['pack', 'label', 'ship']);
+    expect(registry.get('shipping', 'ship_order').steps.map((s) => s.name)).toEqual([
+      'pack',
+      'label',
+      'ship',
+    ]);
   });
 
   it('picks the highest pre-release when there is no release', async () => {
@@ -157,7 +188,9 @@ describe('loadTemplates: directories and lookup', () => {
     expect(() => registry.get('payments', 'process_payment', '3.0.0')).toThrow(
       'no template payments/process_payment@3.0.0 (versions: 1.0.0, 1.2.0, 1.10.0, 2.0.0-beta.1)',
     );
-    expect(() => registry.get('payments', 'refund')).toThrow(expect.objectContaining({ code: 'TEMPLATE_NOT_FOUND' }));
+    expect(() => registry.get('payments', 'refund')).toThrow(
+      expect.objectContaining({ code: 'TEMPLATE_NOT_FOUND' }),
+    );
   });
 
   it('refuses a path that does not exist, a non-YAML file and a directory without templates', async () => {
@@ -167,7 +200,9 @@ describe('loadTemplates: directories and lookup', () => {
       message: `${missing}: no such file or directory`,
     });
     const readme = path.join(valid, 'shipping', 'README.txt');
-    expect((await loadError([readme])).message).toBe(`${readme}: not a template file (expected .yaml or .yml)`);
+    expect((await loadError([readme])).message).toBe(
+      `${readme}: not a template file (expected .yaml or .yml)`,
+    );
     // Its only YAML file is in a dot-directory, which is skipped.
     const empty = path.join(fixtures, 'no-templates');
     expect(await loadError([empty])).toMatchObject({
@@ -180,7 +215,10 @@ describe('loadTemplates: directories and lookup', () => {
 describe('loadTemplates: templates that must be refused', () => {
   // Each fixture has one problem; the message names the file and the path (or line:column).
   const cases: [file: string, message: string][] = [
-    ['malformed-yaml.yaml', ':7:3: Flow map in block collection must be sufficiently indented and end with a }'],
+    [
+      'malformed-yaml.yaml',
+      ':7:3: Flow map in block collection must be sufficiently indented and end with a }',
+    ],
     ['duplicate-yaml-key.yaml', ':4:1: Map keys must be unique'],
     ['unresolved-alias.yaml', ':7:14: Unresolved alias (the anchor must be set before the alias): nowhere'],
     ['unknown-tag.yaml', ':6:26: Unresolved tag: !secret'],
@@ -205,11 +243,20 @@ describe('loadTemplates: templates that must be refused', () => {
     ['empty-steps.yaml', ': steps: must list at least one step'],
     ['missing-handler.yaml', ': steps[0].handler: is required (with a callable)'],
     ['missing-callable.yaml', ': steps[0].handler.callable: is required'],
-    ['binary-initialization.yaml', ': steps[0].handler.initialization.key: must be a JSON value, got a Buffer value'],
+    [
+      'binary-initialization.yaml',
+      ': steps[0].handler.initialization.key: must be a JSON value, got a Buffer value',
+    ],
     ['duplicate-step.yaml', ': steps[2].name: duplicate step name "charge_card" (first at steps[0])'],
-    ['missing-dependency.yaml', ': steps[2].dependencies[0]: unknown step "chrge_card" (did you mean "charge_card"?)'],
+    [
+      'missing-dependency.yaml',
+      ': steps[2].dependencies[0]: unknown step "chrge_card" (did you mean "charge_card"?)',
+    ],
     ['missing-dependency-alias.yaml', ': steps[1].depends_on[1]: unknown step "send_receipt"'],
-    ['both-dependency-keys.yaml', ': steps[1].depends_on: use either dependencies or depends_on (an alias), not both'],
+    [
+      'both-dependency-keys.yaml',
+      ': steps[1].depends_on: use either dependencies or depends_on (an alias), not both',
+    ],
     ['self-dependency.yaml', ': steps[0].dependencies[0]: step "charge_card" cannot depend on itself'],
     ['cycle.yaml', ': steps[1].dependencies: dependency cycle: a -> c -> b -> a'],
     [
@@ -228,13 +275,22 @@ describe('loadTemplates: templates that must be refused', () => {
       'namespace-too-long.yaml',
       `: namespace_name: "${'a'.repeat(30)}" is 30 characters; at most 29 so that its queue names fit PGMQ's 47 characters`,
     ],
-    ['version-number.yaml', ': version: must be a semantic version such as 1.0.0, got the number 1 (YAML read it as a number)'],
-    ['version-not-semver.yaml', ': version: "v1.0.0" is not a semantic version such as 1.0.0 (see semver.org)'],
+    [
+      'version-number.yaml',
+      ': version: must be a semantic version such as 1.0.0, got the number 1 (YAML read it as a number)',
+    ],
+    [
+      'version-not-semver.yaml',
+      ': version: "v1.0.0" is not a semantic version such as 1.0.0 (see semver.org)',
+    ],
     [
       'version-build-metadata.yaml',
       ': version: "1.0.0+build.7": build metadata (+...) is not allowed, since versions must order unambiguously',
     ],
-    ['retry-max-attempts.yaml', ': steps[0].retry.max_attempts: must be an integer between 1 and 1000, got the number 0'],
+    [
+      'retry-max-attempts.yaml',
+      ': steps[0].retry.max_attempts: must be an integer between 1 and 1000, got the number 0',
+    ],
     [
       'retry-backoff.yaml',
       ': steps[0].retry.backoff: must be one of none, linear, exponential, got the string "quadratic"',
@@ -249,12 +305,18 @@ describe('loadTemplates: templates that must be refused', () => {
       'retry-not-retryable-attempts.yaml',
       ': steps[0].retry.max_attempts: 5 contradicts retryable: false (the step runs once)',
     ],
-    ['timeout-zero.yaml', ': steps[0].timeout_seconds: must be an integer between 1 and 86400, got the number 0'],
+    [
+      'timeout-zero.yaml',
+      ': steps[0].timeout_seconds: must be an integer between 1 and 86400, got the number 0',
+    ],
     [
       'input-schema-invalid.yaml',
       ': input_schema: not a valid JSON Schema (2020-12) at /properties/amount/type: must be equal to one of the allowed values',
     ],
-    ['input-schema-typo.yaml', ': input_schema: schema does not compile: strict mode: unknown keyword: "requried"'],
+    [
+      'input-schema-typo.yaml',
+      ': input_schema: schema does not compile: strict mode: unknown keyword: "requried"',
+    ],
     ['input-schema-list.yaml', ': input_schema: must be a mapping, got a list'],
     [
       'event-name-camel.yaml',

@@ -44,11 +44,28 @@ describe('validateTemplate', () => {
     expect('inputSchema' in template).toBe(false);
   });
 
-  it('does not share or mutate the parsed value', () => {
-    const doc = base();
+  it('returns a frozen copy, leaving the parsed value alone', () => {
+    const inputSchema = { type: 'object' };
+    const initialization = { gateway: { name: 'stripe' } };
+    const eventSchema = { type: 'object' };
+    const doc = { ...base(), input_schema: inputSchema };
+    doc.steps[0] = {
+      ...doc.steps[0],
+      handler: { callable: 'C', initialization },
+      publishes_events: [{ name: 'payment.charged', schema: eventSchema }],
+    };
     const template = validateTemplate(doc, 'x.yaml');
-    expect(Object.isFrozen(doc)).toBe(false);
-    expect(template.steps[0]?.retry).not.toBe(validateTemplate(base(), 'y.yaml').steps[0]?.retry);
+    const step = template.steps[0];
+    expect(template.inputSchema).toEqual(inputSchema);
+    expect(template.inputSchema).not.toBe(inputSchema);
+    expect(step?.handler.initialization).toEqual(initialization);
+    expect(step?.handler.initialization).not.toBe(initialization);
+    expect(step?.publishesEvents[0]?.schema).not.toBe(eventSchema);
+    for (const original of [doc, inputSchema, initialization, initialization.gateway, eventSchema]) {
+      expect(Object.isFrozen(original)).toBe(false);
+    }
+    expect(Object.isFrozen(step?.handler.initialization.gateway)).toBe(true);
+    expect(Object.isFrozen(template.steps)).toBe(true);
   });
 
   it.each([
@@ -96,7 +113,9 @@ describe('validateTemplate', () => {
   });
 
   it('names the path of wrongly typed values', () => {
-    expect(errorOf({ ...base(), steps: { charge_card: {} } })).toBe('x.yaml: steps: must be a list of steps, got a mapping');
+    expect(errorOf({ ...base(), steps: { charge_card: {} } })).toBe(
+      'x.yaml: steps: must be a list of steps, got a mapping',
+    );
     expect(errorOf(withStep({ handler: 'Payments::ChargeCard' }))).toBe(
       'x.yaml: steps[0].handler: must be a mapping, got the string "Payments::ChargeCard"',
     );

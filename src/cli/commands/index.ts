@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerConfig } from './config.js';
+import { registerDemo } from './demo.js';
 import { registerEngine } from './engine.js';
 import { registerMigrate } from './migrate.js';
 import { registerTasks } from './tasks.js';
@@ -9,6 +10,7 @@ import { registerTemplates } from './templates.js';
 export function registerCommands(program: Command): void {
   registerMigrate(program);
   registerConfig(program);
+  registerDemo(program);
   registerEngine(program);
   registerTasks(program);
   registerTemplates(program);

@@ -13,13 +13,16 @@ export function registerTemplates(program: Command): void {
     .action(async (paths: string[]) => {
       // Any invalid template throws a TaskerError: one line, exit 1, nothing printed as ok.
       const registry = await loadTemplates(paths);
-      const lines = registry.all().map((template) => `ok ${formatTemplateId(template)} (${summary(template)})\n`);
+      const lines = registry
+        .all()
+        .map((template) => `ok ${formatTemplateId(template)} (${summary(template)})\n`);
       process.stdout.write(lines.join(''));
     });
 }
 
 function summary(template: TaskTemplate): string {
   const steps = template.steps.length;
-  const events = new Set(template.steps.flatMap((step) => step.publishesEvents.map((event) => event.name))).size;
+  const events = new Set(template.steps.flatMap((step) => step.publishesEvents.map((event) => event.name)))
+    .size;
   return `${steps} ${steps === 1 ? 'step' : 'steps'}, ${events} ${events === 1 ? 'event' : 'events'}`;
 }

@@ -167,11 +167,7 @@ function powerOfTwoAtLeast(n: number): number {
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== undefined &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
+  return value !== undefined && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
 /** Creates an in-process bounded broadcast (see the module comment for its guarantees). */
@@ -319,7 +315,12 @@ class InProcessBroadcast implements Broadcast {
   }
 
   /** Waits for a handler's promise, bounded by the handler timeout, then drains on. */
-  private awaitHandler(subscriber: Subscriber, event: DomainEvent, time: number, result: PromiseLike<unknown>) {
+  private awaitHandler(
+    subscriber: Subscriber,
+    event: DomainEvent,
+    time: number,
+    result: PromiseLike<unknown>,
+  ) {
     subscriber.busy = true;
     let settled = false;
     const finish = (failed: boolean, error?: unknown): void => {

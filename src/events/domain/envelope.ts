@@ -1,6 +1,6 @@
 import { TaskerError } from '../../errors.js';
 import { uuidv7 } from '../../ids/uuid-v7.js';
-import { validateEventName } from './patterns.js';
+import { assertValidEventName } from '../../templates/event-declarations.js';
 
 /*
  * The domain event envelope (DESIGN.md "Domain event envelope", spec 2.6): the one wire
@@ -8,9 +8,6 @@ import { validateEventName } from './patterns.js';
  * docs/schemas/domain-event.schema.json. Readers must ignore fields they do not know: fields
  * may be added (and documented there), never renamed.
  */
-
-/** Delivery modes an event can be declared with (spec 2.5). */
-export type DeliveryMode = 'fire_and_forget' | 'durable' | 'acknowledged';
 
 /** Where and when an event was fired. */
 export interface DomainEventMetadata {
@@ -57,8 +54,8 @@ export interface DomainEventOverrides {
 
 /**
  * Builds an envelope for `name` fired by the step attempt `source`: a new UUIDv7 id, the
- * current time as `fired_at`. Throws TaskerError `EVENT_INVALID` for a malformed or reserved
- * name. The payload is taken as-is (checking it against the declared schema is the publisher's
+ * current time as `fired_at`. Throws TaskerError `EVENT_INVALID` for a name that breaks the
+ * templates' event name rule (`domain.action`, not reserved). The payload is taken as-is (checking it against the declared schema is the publisher's
  * job).
  */
 export function createDomainEvent<P>(
@@ -67,7 +64,7 @@ export function createDomainEvent<P>(
   source: DomainEventSource,
   overrides: DomainEventOverrides = {},
 ): DomainEvent<P> {
-  validateEventName(name, `publishing event from step "${source.stepName}"`);
+  assertValidEventName(name, `event published by step "${source.stepName}"`);
   const firedAt = overrides.firedAt ?? new Date();
   if (Number.isNaN(firedAt.getTime())) {
     throw new TaskerError('EVENT_INVALID', `event "${name}": fired_at is not a valid date`);

@@ -2,6 +2,7 @@ import type { TaskerConfig } from '../../config/schema.js';
 import type { Database } from '../../db/database.js';
 import type { StepEventPublisher } from '../../worker/step-events.js';
 import { createBroadcast } from './broadcast.js';
+import { startDurableDelivery } from './durable-runtime.js';
 import { FireAndForgetDispatcher } from './fire-and-forget.js';
 import { createDomainEventMetrics, type DomainEventMetrics } from './metrics.js';
 import { EventRegistry, registerSubscribers } from './registry.js';
@@ -36,8 +37,8 @@ export interface EventRuntime {
 
 /**
  * Sets up domain events for a process: the registry with the module's subscribers, the
- * bounded in-process broadcast for fire_and_forget subscriptions, and the publisher that
- * workers hand `ctx.publishEvent` to.
+ * bounded in-process broadcast for fire_and_forget subscriptions, the publisher that workers
+ * hand `ctx.publishEvent` to, and durable delivery for the module's durable subscriptions.
  */
 export async function startEventRuntime(options: EventRuntimeOptions): Promise<EventRuntime> {
   const { config } = options;
@@ -57,13 +58,21 @@ export async function startEventRuntime(options: EventRuntimeOptions): Promise<E
     enabled: config.enabled,
     metrics,
   });
-  return Promise.resolve({
+  const stopDurable = await startDurableDelivery({
+    db: options.db,
+    config,
+    namespaces: options.namespaces,
+    subscriptions: registry.subscriptions('durable'),
+    metrics,
+  });
+  return {
     registry,
     publisher,
     dispatcher,
     metrics,
     async stop() {
+      await stopDurable();
       await dispatcher.idle();
     },
-  });
+  };
 }

@@ -73,7 +73,10 @@ export class FireAndForgetDispatcher {
     }
     for (const subscription of current) {
       if (!this.subscribers.has(subscription)) {
-        this.subscribers.set(subscription, this.broadcast.addSubscriber(subscription.id, subscription.handler));
+        this.subscribers.set(
+          subscription,
+          this.broadcast.addSubscriber(subscription.id, subscription.handler),
+        );
       }
     }
     this.targets.clear();

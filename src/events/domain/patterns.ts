@@ -1,89 +1,60 @@
 import { TaskerError } from '../../errors.js';
+import { assertNotReservedEventName, MAX_EVENT_NAME_LENGTH } from '../../templates/event-declarations.js';
 
 /*
- * Domain event names and subscription patterns (DESIGN.md "Patterns", "Reserved names").
- * Pure: no I/O. The rules are also kept as language-neutral test vectors in
- * test/vectors/patterns.json, which every client language runs.
+ * Subscription patterns (DESIGN.md "Patterns", "Reserved names"). Pure: no I/O. The rules are
+ * also kept as language-neutral test vectors in test/vectors/patterns.json, which every client
+ * language runs.
  *
  * Rules
- * - A name is one or more segments separated by `.`; a segment is 1+ of `A-Z a-z 0-9 _ -`.
- *   Names are at most 255 characters (the AMQP routing-key limit).
- * - A pattern is a name whose segments may also be exactly `*` (one segment) or `#` (zero or
- *   more segments), AMQP topic rules. A wildcard mixed into a segment (`pay*`) is refused.
- * - Reserved: a name or pattern whose first segment is `task`, `step` or `workflow` (compared
- *   case-insensitively, so `Task.created` cannot pass for a system event either) is refused.
- *   Patterns that begin with a wildcard (`#`, `*.completed`, `#.failed`) are allowed although
- *   they could match such names in principle: system events are telemetry only and are never
- *   published as domain events, so these patterns only ever see domain events.
+ * - Segments split on `.`; a literal segment follows the event name rule of the templates
+ *   (src/templates/event-declarations.ts: lowercase letters, digits and `_`, starting with a
+ *   letter), so a pattern never names an event that cannot be declared. At most 255 characters.
+ * - `*` matches exactly one segment, `#` zero or more (AMQP topic rules), each only as a whole
+ *   segment: `pay*` is refused.
+ * - Reserved: a pattern whose first segment is `task`, `step` or `workflow` is refused (the
+ *   templates' `assertNotReservedEventName`). Patterns that begin with a wildcard (`#`,
+ *   `*.completed`, `#.failed`) are allowed although they could match such names in principle:
+ *   system events are telemetry only and never published as domain events, so these patterns
+ *   only ever see domain events.
  */
-
-/** First segments that belong to system events (tier 1) and cannot name domain events. */
-export const RESERVED_EVENT_PREFIXES: readonly string[] = ['task', 'step', 'workflow'];
-
-/** Longest accepted event name or pattern, in characters. */
-export const MAX_EVENT_NAME_LENGTH = 255;
 
 /** Tells whether an event name matches a compiled pattern. */
 export type EventNameMatcher = (name: string) => boolean;
 
-const SEGMENT = /^[A-Za-z0-9_-]+$/;
+// One segment of an event name: mirrors EVENT_NAME_PATTERN of src/templates/event-declarations.ts.
+const SEGMENT = /^[a-z][a-z0-9_]*$/;
 
-/** Refuses a name or pattern with an error naming it, where it came from, and why. */
-function invalid(kind: 'name' | 'pattern', value: string, why: string, where?: string): TaskerError {
+/** Splits and checks a pattern; errors name it, `where` it came from, and why. */
+function parse(pattern: unknown, where?: string): string[] {
   const prefix = where ? `${where}: ` : '';
-  return new TaskerError('EVENT_INVALID', `${prefix}invalid event ${kind} ${JSON.stringify(value)}: ${why}`);
-}
-
-/** Splits and checks a name or pattern; `wildcards` says whether `*` and `#` are allowed. */
-function parse(value: unknown, kind: 'name' | 'pattern', where?: string): string[] {
-  if (typeof value !== 'string') {
-    const shown = value === undefined ? 'undefined' : (JSON.stringify(value) ?? typeof value);
-    throw new TaskerError(
-      'EVENT_INVALID',
-      `${where ? `${where}: ` : ''}event ${kind} must be a string, got ${shown}`,
-    );
+  const invalid = (why: string) =>
+    new TaskerError('EVENT_INVALID', `${prefix}invalid event pattern ${JSON.stringify(pattern)}: ${why}`);
+  if (typeof pattern !== 'string') {
+    const shown = pattern === undefined ? 'undefined' : (JSON.stringify(pattern) ?? typeof pattern);
+    throw new TaskerError('EVENT_INVALID', `${prefix}event pattern must be a string, got ${shown}`);
   }
-  if (value.length === 0) throw invalid(kind, value, 'it is empty', where);
-  if (value.length > MAX_EVENT_NAME_LENGTH) {
-    throw invalid(kind, value, `it is longer than ${MAX_EVENT_NAME_LENGTH} characters`, where);
+  if (pattern.length === 0) throw invalid('it is empty');
+  if (pattern.length > MAX_EVENT_NAME_LENGTH) {
+    throw invalid(`it is longer than ${MAX_EVENT_NAME_LENGTH} characters`);
   }
-  const segments = value.split('.');
+  const segments = pattern.split('.');
   segments.forEach((segment, index) => {
     const position = `segment ${index + 1}`;
-    if (segment.length === 0) {
-      throw invalid(kind, value, `${position} is empty (leading, trailing or doubled ".")`, where);
-    }
-    if (segment === '*' || segment === '#') {
-      if (kind === 'name') throw invalid(kind, value, `wildcard "${segment}" is only allowed in patterns`, where);
-      return;
-    }
-    if (SEGMENT.test(segment)) return;
-    if (kind === 'pattern' && /[*#]/.test(segment)) {
+    if (segment.length === 0) throw invalid(`${position} is empty (leading, trailing or doubled ".")`);
+    if (segment === '*' || segment === '#' || SEGMENT.test(segment)) return;
+    if (/[*#]/.test(segment)) {
       throw invalid(
-        kind,
-        value,
         `${position} "${segment}" mixes a wildcard with other characters; ` +
           'a wildcard must be a whole segment ("*" for one segment, "#" for zero or more)',
-        where,
       );
     }
     throw invalid(
-      kind,
-      value,
-      `${position} "${segment}" has characters other than letters, digits, "_" and "-"`,
-      where,
+      `${position} "${segment}" is not an event name segment ` +
+        '(lowercase letters, digits and "_", starting with a letter), so it can never match',
     );
   });
-  const first = segments[0]!.toLowerCase();
-  if (RESERVED_EVENT_PREFIXES.includes(first)) {
-    throw invalid(
-      kind,
-      value,
-      `"${first}." names are reserved for system events (${RESERVED_EVENT_PREFIXES.map((p) => `${p}.*`).join(', ')}), ` +
-        'which are telemetry only; choose a domain name such as "payment.charged"',
-      where,
-    );
-  }
+  assertNotReservedEventName(pattern, where ?? 'event pattern');
   return segments;
 }
 
@@ -92,18 +63,13 @@ function parse(value: unknown, kind: 'name' | 'pattern', where?: string): string
  * offending segment and `where` (e.g. `./handlers.ts subscribers[2]`).
  */
 export function validatePattern(pattern: unknown, where?: string): asserts pattern is string {
-  parse(pattern, 'pattern', where);
-}
-
-/** Checks a domain event name (no wildcards, not reserved); throws TaskerError `EVENT_INVALID`. */
-export function validateEventName(name: unknown, where?: string): asserts name is string {
-  parse(name, 'name', where);
+  parse(pattern, where);
 }
 
 /** True when `pattern` passes {@link validatePattern}. */
 export function isValidPattern(pattern: unknown): boolean {
   try {
-    parse(pattern, 'pattern');
+    parse(pattern);
     return true;
   } catch {
     return false;
@@ -122,7 +88,7 @@ const matchAll: EventNameMatcher = () => true;
  * a segment automaton 8-15 M/s, so the expression is the fast path.
  */
 export function compilePattern(pattern: string): EventNameMatcher {
-  const segments = collapseHashes(parse(pattern, 'pattern'));
+  const segments = collapseHashes(parse(pattern));
   if (!segments.some((s) => s === '*' || s === '#')) return (name) => name === pattern;
   if (segments.length === 1 && segments[0] === '#') return matchAll;
   const expression = new RegExp(patternSource(segments));

@@ -1,5 +1,5 @@
 import { TaskerError } from '../../errors.js';
-import type { DomainEventHandler } from './broadcast.js';
+import type { DeliveryContext } from './delivery-context.js';
 import type { DomainEvent } from './envelope.js';
 import { compilePattern, validatePattern, type EventNameMatcher } from './patterns.js';
 
@@ -29,6 +29,13 @@ export const SUBSCRIPTION_DELIVERIES: readonly SubscriptionDelivery[] = ['fire_a
 /** Longest accepted subscriber id, in characters. */
 export const MAX_SUBSCRIBER_ID_LENGTH = 255;
 
+/**
+ * A subscription's callback. `fire_and_forget` deliveries pass only the event; `durable` ones
+ * also a {@link DeliveryContext} (attempt, acknowledgement transaction). A returned promise is
+ * awaited.
+ */
+export type SubscriptionHandler = (event: DomainEvent, context?: DeliveryContext) => unknown;
+
 /** Options of {@link EventRegistry.subscribe}. */
 export interface SubscribeOptions {
   /** Default `fire_and_forget`. */
@@ -42,20 +49,20 @@ export interface Subscription {
   readonly id: string;
   readonly pattern: string;
   readonly delivery: SubscriptionDelivery;
-  readonly handler: DomainEventHandler;
+  readonly handler: SubscriptionHandler;
   /** The compiled pattern. */
   readonly matches: EventNameMatcher;
 }
 
 /**
  * One entry of a handler module's `export const subscribers = [...]` (DESIGN.md "Handler
- * modules"). `handle` may return a promise.
+ * modules"). `handle` may return a promise; see {@link SubscriptionHandler}.
  */
 export interface SubscriberDefinition {
   pattern: string;
   delivery?: SubscriptionDelivery;
   // Method syntax, so a handler typed for a specific payload (`DomainEvent<Charge>`) fits.
-  handle(this: void, event: DomainEvent): unknown;
+  handle(this: void, event: DomainEvent, context?: DeliveryContext): unknown;
   id?: string;
 }
 
@@ -83,10 +90,15 @@ export class EventRegistry {
    */
   subscribe<P = unknown>(
     pattern: string,
-    handler: (event: DomainEvent<P>) => unknown,
+    handler: (event: DomainEvent<P>, context?: DeliveryContext) => unknown,
     options: SubscribeOptions = {},
   ): () => void {
-    return this.add(pattern, handler as DomainEventHandler, options, `subscribe(${JSON.stringify(pattern)})`);
+    return this.add(
+      pattern,
+      handler as SubscriptionHandler,
+      options,
+      `subscribe(${JSON.stringify(pattern)})`,
+    );
   }
 
   /** Subscriptions in registration order, all or those of one delivery path. */
@@ -107,10 +119,13 @@ export class EventRegistry {
   }
 
   /** Shared by `subscribe` and `registerSubscribers`; `where` prefixes error messages. */
-  add(pattern: string, handler: DomainEventHandler, options: SubscribeOptions, where: string): () => void {
+  add(pattern: string, handler: SubscriptionHandler, options: SubscribeOptions, where: string): () => void {
     validatePattern(pattern, where);
     if (typeof handler !== 'function') {
-      throw new TaskerError('EVENT_INVALID', `${where}: the handler must be a function, got ${typeof handler}`);
+      throw new TaskerError(
+        'EVENT_INVALID',
+        `${where}: the handler must be a function, got ${typeof handler}`,
+      );
     }
     const delivery = options.delivery ?? 'fire_and_forget';
     checkDelivery(delivery, where);
@@ -135,7 +150,7 @@ export class EventRegistry {
     };
   }
 
-  private derivedId(pattern: string, handler: DomainEventHandler): string {
+  private derivedId(pattern: string, handler: SubscriptionHandler): string {
     const base = `${pattern}|${handler.name || 'anonymous'}|`;
     let n = 0;
     while (this.entries.some((s) => s.id === `${base}${n}`)) n += 1;
@@ -169,7 +184,10 @@ function checkId(id: unknown, where: string): asserts id is string {
     );
   }
   if (id.length > MAX_SUBSCRIBER_ID_LENGTH) {
-    throw new TaskerError('EVENT_INVALID', `${where}: id is longer than ${MAX_SUBSCRIBER_ID_LENGTH} characters`);
+    throw new TaskerError(
+      'EVENT_INVALID',
+      `${where}: id is longer than ${MAX_SUBSCRIBER_ID_LENGTH} characters`,
+    );
   }
 }
 
@@ -180,7 +198,11 @@ function checkId(id: unknown, where: string): asserts id is string {
  * `handle`); on any error nothing stays registered. `undefined` (no export) registers nothing.
  * Returns a function that unsubscribes them all.
  */
-export function registerSubscribers(registry: EventRegistry, definitions: unknown, source: string): () => void {
+export function registerSubscribers(
+  registry: EventRegistry,
+  definitions: unknown,
+  source: string,
+): () => void {
   if (definitions === undefined) return () => {};
   if (!Array.isArray(definitions)) {
     throw new TaskerError(
@@ -196,7 +218,9 @@ export function registerSubscribers(registry: EventRegistry, definitions: unknow
     definitions.forEach((definition: unknown, index) => {
       const where = `${source} subscribers[${index}]`;
       const entry = checkDefinition(definition, where);
-      unsubscribes.push(registry.add(entry.pattern, entry.handle, { delivery: entry.delivery, id: entry.id }, where));
+      unsubscribes.push(
+        registry.add(entry.pattern, entry.handle, { delivery: entry.delivery, id: entry.id }, where),
+      );
     });
   } catch (error) {
     unsubscribeAll();

@@ -1,0 +1,16 @@
+import type { Queryable } from '../../db/database.js';
+import type { DeliveryMode } from '../../templates/types.js';
+
+/**
+ * What a durable subscriber receives beside the event. For events declared `acknowledged`,
+ * `tx` is the transaction that records the acknowledgement: writes made through it commit
+ * together with it, exactly once.
+ */
+export interface DeliveryContext {
+  subscriberId: string;
+  /** The event's declared delivery mode. */
+  delivery: DeliveryMode;
+  /** 1 for the first delivery to this subscriber. */
+  attempt: number;
+  tx?: Queryable;
+}

@@ -1,0 +1,62 @@
+import { createHash } from 'node:crypto';
+import type { Database, Queryable } from '../../db/database.js';
+import { PgmqClient } from '../../messaging/pgmq-client.js';
+
+/** A durable subscription as registered in the database. */
+export interface DurableSubscriptionRecord {
+  namespace: string;
+  subscriber_id: string;
+  pattern: string;
+  queue_name: string;
+}
+
+/**
+ * The queue holding one subscriber's copies of a namespace's events. Subscriber ids are free
+ * text, so the name uses a hash of it; it fits PGMQ's 47 characters for any namespace of 29.
+ */
+export function subscriberQueueName(namespace: string, subscriberId: string): string {
+  const hash = createHash('sha256').update(subscriberId).digest('hex').slice(0, 12);
+  return `${namespace}_de_${hash}`;
+}
+
+/**
+ * Registers (or refreshes) durable subscriptions and creates their queues. From the commit on,
+ * every event routed from the namespace queue that matches a pattern gets a copy in its queue.
+ */
+export async function registerDurableSubscriptions(
+  db: Database,
+  namespace: string,
+  subscriptions: ReadonlyArray<{ id: string; pattern: string }>,
+): Promise<DurableSubscriptionRecord[]> {
+  const queue = new PgmqClient(db);
+  const records = subscriptions.map((subscription) => ({
+    namespace,
+    subscriber_id: subscription.id,
+    pattern: subscription.pattern,
+    queue_name: subscriberQueueName(namespace, subscription.id),
+  }));
+  for (const record of records) await queue.createQueue(record.queue_name);
+  for (const record of records) {
+    await db.query(
+      `INSERT INTO tasker.event_subscriptions (namespace, subscriber_id, pattern, queue_name)
+       VALUES ($1, $2, $3, $4)
+       ON CONFLICT (namespace, subscriber_id)
+       DO UPDATE SET pattern = EXCLUDED.pattern, last_seen_at = now()`,
+      [record.namespace, record.subscriber_id, record.pattern, record.queue_name],
+    );
+  }
+  return records;
+}
+
+/** The durable subscriptions of a namespace, read in the caller's transaction. */
+export async function loadDurableSubscriptions(
+  tx: Queryable,
+  namespace: string,
+): Promise<DurableSubscriptionRecord[]> {
+  const { rows } = await tx.query<DurableSubscriptionRecord>(
+    `SELECT namespace, subscriber_id, pattern, queue_name FROM tasker.event_subscriptions
+      WHERE namespace = $1 ORDER BY subscriber_id`,
+    [namespace],
+  );
+  return rows;
+}

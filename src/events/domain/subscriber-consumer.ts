@@ -1,0 +1,181 @@
+import type { Database } from '../../db/database.js';
+import { logger } from '../../logging/logger.js';
+import type { PgmqClient, QueueMessage } from '../../messaging/pgmq-client.js';
+import { startQueueConsumer, type QueueConsumer } from '../../messaging/queue-consumer.js';
+import type { DeliveryMode } from '../../templates/types.js';
+import { deadLetter } from './dead-letters.js';
+import type { DeliveryContext } from './delivery-context.js';
+import type { DomainEvent } from './envelope.js';
+import type { DomainEventMetrics } from './metrics.js';
+import { DELIVERY_HEADER } from './step-publisher.js';
+
+/** A subscriber's handler as durable delivery calls it. */
+export type DurableHandler = (event: DomainEvent, ctx: DeliveryContext) => unknown;
+
+/** The `[events.durable]` settings a subscriber consumer follows. */
+export interface DurableSettings {
+  batchSize: number;
+  visibilityTimeoutSeconds: number;
+  pollIntervalMs: number;
+  maxDeliveryAttempts: number;
+  dlqEnabled: boolean;
+  retryBackoffBaseMs: number;
+  retryBackoffMaxMs: number;
+}
+
+/** Options of {@link startSubscriberConsumer}. */
+export interface SubscriberConsumerOptions {
+  db: Database;
+  queue: PgmqClient;
+  namespace: string;
+  subscriberId: string;
+  queueName: string;
+  handler: DurableHandler;
+  settings: DurableSettings;
+  metrics: DomainEventMetrics;
+  /** Counts events moved to the dead-letter queue (`tasker.domain_events.dlq.total`). */
+  onDeadLetter?: (event: DomainEvent) => void;
+}
+
+/** Seconds before the next delivery after `attempt` failed: exponential, capped. */
+export function redeliveryDelaySeconds(settings: DurableSettings, attempt: number): number {
+  const ms = Math.min(settings.retryBackoffMaxMs, settings.retryBackoffBaseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.max(0, Math.ceil(ms / 1000));
+}
+
+function deliveryOf(message: QueueMessage<DomainEvent>): DeliveryMode {
+  return message.headers?.[DELIVERY_HEADER] === 'acknowledged' ? 'acknowledged' : 'durable';
+}
+
+function reason(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+function elapsedSeconds(event: DomainEvent): number {
+  return Math.max(0, (Date.now() - Date.parse(event.metadata.fired_at)) / 1000);
+}
+
+/**
+ * Consumes one subscriber's queue. Durable events: the handler runs, and the copy is archived
+ * once it succeeds (at least once). Acknowledged events: the acknowledgement row, the
+ * handler's writes through `ctx.tx` and the archive commit in one transaction, and an event
+ * already acknowledged is skipped (exactly once). A failure comes back after a growing delay;
+ * after `maxDeliveryAttempts` the copy moves to the dead-letter queue.
+ */
+export function startSubscriberConsumer(options: SubscriberConsumerOptions): Promise<QueueConsumer> {
+  const { db, queue, settings, subscriberId, queueName, handler, metrics } = options;
+
+  const succeeded = (message: QueueMessage<DomainEvent>, mode: DeliveryMode): void =>
+    metrics.delivered(message.message, mode, elapsedSeconds(message.message));
+
+  async function failed(message: QueueMessage<DomainEvent>, error: unknown): Promise<void> {
+    const mode = deliveryOf(message);
+    metrics.failed(message.message, mode);
+    logger.warn(
+      { err: reason(error), subscriber: subscriberId, event: message.message.id, attempt: message.readCount },
+      'domain event subscriber failed',
+    );
+    if (message.readCount < settings.maxDeliveryAttempts) {
+      await queue.setVt(queueName, message.msgId, redeliveryDelaySeconds(settings, message.readCount));
+      return;
+    }
+    if (settings.dlqEnabled) {
+      await db.transaction((tx) =>
+        deadLetter(tx, queue, options.namespace, queueName, message, subscriberId, reason(error)),
+      );
+      options.onDeadLetter?.(message.message);
+    } else {
+      logger.error({ subscriber: subscriberId, event: message.message.id }, 'dropping event after its last attempt');
+      await queue.archive(queueName, message.msgId);
+    }
+  }
+
+  const context = (message: QueueMessage<DomainEvent>, tx?: DeliveryContext['tx']): DeliveryContext => ({
+    subscriberId,
+    delivery: deliveryOf(message),
+    attempt: message.readCount,
+    ...(tx ? { tx } : {}),
+  });
+
+  async function deliverDurable(messages: readonly QueueMessage<DomainEvent>[]): Promise<void> {
+    const outcomes = await Promise.all(
+      messages.map(async (message) => {
+        try {
+          await handler(message.message, context(message));
+          succeeded(message, 'durable');
+          return true;
+        } catch (error) {
+          await failed(message, error);
+          return false;
+        }
+      }),
+    );
+    const done = messages.filter((_, i) => outcomes[i]).map((message) => message.msgId);
+    if (done.length > 0) await queue.archive(queueName, done);
+  }
+
+  /** One acknowledged event in its own transaction; a failure rolls its effects back. */
+  async function deliverAcknowledgedOne(message: QueueMessage<DomainEvent>): Promise<void> {
+    try {
+      await db.transaction(async (tx) => {
+        const fresh = await tx.query(
+          `INSERT INTO tasker.event_acknowledgements (event_id, subscriber_id, namespace)
+           VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+          [message.message.id, subscriberId, options.namespace],
+        );
+        if (fresh.rowCount > 0) await handler(message.message, context(message, tx));
+        await queue.archive(queueName, message.msgId, tx);
+      });
+      succeeded(message, 'acknowledged');
+    } catch (error) {
+      await failed(message, error);
+    }
+  }
+
+  /**
+   * A batch of acknowledged events in one transaction (the fast path). If any handler throws,
+   * everything rolls back and each event is delivered on its own, so one failure cannot
+   * affect the others' outcome.
+   */
+  async function deliverAcknowledged(messages: readonly QueueMessage<DomainEvent>[]): Promise<void> {
+    if (messages.length === 1) return deliverAcknowledgedOne(messages[0]!);
+    try {
+      await db.transaction(async (tx) => {
+        const { rows } = await tx.query<{ event_id: string }>(
+          `INSERT INTO tasker.event_acknowledgements (event_id, subscriber_id, namespace)
+           SELECT id, $2, $3 FROM unnest($1::uuid[]) AS id
+           ON CONFLICT DO NOTHING RETURNING event_id`,
+          [messages.map((message) => message.message.id), subscriberId, options.namespace],
+        );
+        const fresh = new Set(rows.map((row) => row.event_id));
+        for (const message of messages) {
+          // A copy delivered twice in one batch runs once: the first takes the id out.
+          if (fresh.delete(message.message.id)) await handler(message.message, context(message, tx));
+        }
+        await queue.archive(
+          queueName,
+          messages.map((message) => message.msgId),
+          tx,
+        );
+      });
+      for (const message of messages) succeeded(message, 'acknowledged');
+    } catch {
+      for (const message of messages) await deliverAcknowledgedOne(message);
+    }
+  }
+
+  return startQueueConsumer<DomainEvent>({
+    db,
+    client: queue,
+    queue: queueName,
+    batchSize: settings.batchSize,
+    visibilityTimeoutSeconds: settings.visibilityTimeoutSeconds,
+    pollIntervalMs: settings.pollIntervalMs,
+    handle: async (messages) => {
+      const acknowledged = messages.filter((message) => deliveryOf(message) === 'acknowledged');
+      const durable = messages.filter((message) => deliveryOf(message) !== 'acknowledged');
+      if (durable.length > 0) await deliverDurable(durable);
+      if (acknowledged.length > 0) await deliverAcknowledged(acknowledged);
+    },
+  });
+}
