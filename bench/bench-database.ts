@@ -32,7 +32,10 @@ async function onServer<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
  * Creates a database on the bench server, migrates it (TASKER_PGMQ, default auto: the extension
  * when the server offers it, else the bundled SQL), runs `fn` and drops the database whatever happens.
  */
-export async function withBenchDatabase<T>(poolSize: number, fn: (bench: BenchDatabase) => Promise<T>): Promise<T> {
+export async function withBenchDatabase<T>(
+  poolSize: number,
+  fn: (bench: BenchDatabase) => Promise<T>,
+): Promise<T> {
   const name = `tasker_bench_${randomBytes(6).toString('hex')}`;
   const serverVersion = await onServer(async (client) => {
     await client.query(`CREATE DATABASE ${name}`);

@@ -45,7 +45,11 @@ interface Row {
 /** Trials per throughput figure; the median is reported, so one disk hiccup does not decide. */
 const TRIALS = 3;
 
-async function throughputRow(operation: string, realPgmq: number, trial: (n: number) => Promise<number>): Promise<Row> {
+async function throughputRow(
+  operation: string,
+  realPgmq: number,
+  trial: (n: number) => Promise<number>,
+): Promise<Row> {
   const rates: number[] = [];
   for (let n = 0; n < TRIALS; n++) rates.push(await trial(n));
   const rate = percentile(rates, 50);
@@ -86,7 +90,9 @@ function batchOf(size: number, offset: number): { i: number; payload: string }[]
 function sendBatches(client: PgmqClient, queue: string): Promise<Row> {
   return throughputRow(`send_batch(${SIZES.batchSize})`, REAL_PGMQ.sendBatch, async () => {
     for (let b = 0; b < 20; b++) await client.sendBatch(queue, batchOf(SIZES.batchSize, b));
-    const batches = Array.from({ length: SIZES.batches }, (_, b) => batchOf(SIZES.batchSize, b * SIZES.batchSize));
+    const batches = Array.from({ length: SIZES.batches }, (_, b) =>
+      batchOf(SIZES.batchSize, b * SIZES.batchSize),
+    );
     const ms = await timeMs(async () => {
       for (const batch of batches) await client.sendBatch(queue, batch);
     });
@@ -107,7 +113,8 @@ async function readOnce(client: PgmqClient, queue: string): Promise<number> {
 
 function readAndArchive(client: PgmqClient, queue: string): Promise<Row> {
   return throughputRow(`read(${SIZES.batchSize}) + archive(ids)`, REAL_PGMQ.readArchive, async () => {
-    for (let b = 0; b < SIZES.readBatches + 20; b++) await client.sendBatch(queue, batchOf(SIZES.batchSize, b));
+    for (let b = 0; b < SIZES.readBatches + 20; b++)
+      await client.sendBatch(queue, batchOf(SIZES.batchSize, b));
     for (let b = 0; b < 20; b++) await readOnce(client, queue);
     let done = 0;
     const ms = await timeMs(async () => {
@@ -186,7 +193,14 @@ function printReport(rows: Row[], context: string): void {
 export async function run(): Promise<boolean> {
   return withBenchDatabase(SIZES.inFlight + 2, async ({ db, pgmq, server, serverVersion }) => {
     const client = new PgmqClient(db);
-    const queues = ['bench_send', 'bench_in_flight', 'bench_uncoalesced', 'bench_batch', 'bench_read', 'bench_latency'];
+    const queues = [
+      'bench_send',
+      'bench_in_flight',
+      'bench_uncoalesced',
+      'bench_batch',
+      'bench_read',
+      'bench_latency',
+    ];
     for (const queue of queues) await client.createQueue(queue);
     const rows = [
       await sendOneAtATime(client, 'bench_send'),

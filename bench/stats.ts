@@ -63,7 +63,9 @@ export interface Column {
 
 /** A Markdown table with padded columns. */
 export function formatTable(columns: readonly Column[], rows: readonly (readonly string[])[]): string {
-  const widths = columns.map((c, i) => Math.max(c.header.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const widths = columns.map((c, i) =>
+    Math.max(c.header.length, ...rows.map((row) => (row[i] ?? '').length)),
+  );
   const right = columns.map((c) => c.align === 'right');
   const line = (cells: readonly string[]): string =>
     `| ${columns

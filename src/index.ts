@@ -62,3 +62,12 @@ export type { Database, Queryable } from './db/database.js';
 export { TaskerError, isTaskerError, type TaskerErrorCode } from './errors.js';
 
 export type { DeliveryContext } from './events/domain/delivery-context.js';
+export { persistEvents, DELIVERY_HEADER, type PersistedEvent } from './events/domain/outbox.js';
+export {
+  listDeadLetters,
+  replayDeadLetters,
+  purgeDeadLetters,
+  type DeadLetter,
+  type DeadLetterFilter,
+} from './events/domain/dead-letters.js';
+export { PgmqClient, type QueueMessage } from './messaging/pgmq-client.js';

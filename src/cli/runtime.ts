@@ -78,3 +78,16 @@ export function untilSignal(): Promise<NodeJS.Signals> {
     process.on('SIGINT', onSignal);
   });
 }
+
+/** Runs until SIGTERM/SIGINT, then stops gracefully, giving up after `timeoutMs`. */
+export async function serveUntilSignal(name: string, stop: () => Promise<void>, timeoutMs: number): Promise<void> {
+  process.stderr.write(`${name} running; SIGTERM or Ctrl-C stops it\n`);
+  const signal = await untilSignal();
+  process.stderr.write(`${name}: ${signal}, finishing work in hand\n`);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+  const outcome = await Promise.race([stop().then(() => 'stopped' as const), timedOut]);
+  clearTimeout(timer);
+  if (outcome === 'timeout') process.stderr.write(`${name}: gave up waiting after ${timeoutMs}ms\n`);
+}
+

@@ -159,7 +159,9 @@ export class PgmqClient {
     options: PgmqClientOptions = {},
   ) {
     this.coalescer =
-      options.coalesceSends === false ? undefined : new SendCoalescer((queue, sends) => this.flushSends(queue, sends));
+      options.coalesceSends === false
+        ? undefined
+        : new SendCoalescer((queue, sends) => this.flushSends(queue, sends));
   }
 
   /** Creates the queue unless it exists. `unlogged`: faster, but emptied by a server crash. */
@@ -172,7 +174,10 @@ export class PgmqClient {
   /** Drops the queue and its archive; false when there was no such queue. */
   async dropQueue(name: string): Promise<boolean> {
     assertQueueName(name);
-    const { rows } = await this.db.query<{ dropped: boolean }>('SELECT pgmq.drop_queue($1::text) AS dropped', [name]);
+    const { rows } = await this.db.query<{ dropped: boolean }>(
+      'SELECT pgmq.drop_queue($1::text) AS dropped',
+      [name],
+    );
     return rows[0]?.dropped === true;
   }
 
@@ -207,7 +212,11 @@ export class PgmqClient {
    * Sends several messages in one statement with one NOTIFY.
    * @returns their ids, in the order of `messages`.
    */
-  async sendBatch<T>(queue: string, messages: readonly T[], options: SendBatchOptions = {}): Promise<number[]> {
+  async sendBatch<T>(
+    queue: string,
+    messages: readonly T[],
+    options: SendBatchOptions = {},
+  ): Promise<number[]> {
     const channel = notificationChannel(queue);
     const delay = options.delaySeconds ?? 0;
     assertWholeSeconds('delaySeconds', delay, 0);
@@ -245,7 +254,13 @@ export class PgmqClient {
     }
     const headers = sends.some((s) => s.headers !== null) ? sends.map((s) => s.headers) : null;
     const messages = sends.map((s) => s.message);
-    const rows = await this.run<{ msg_id: number }>(queue, undefined, SEND_BATCH_SQL, [queue, messages, headers, 0, channel]);
+    const rows = await this.run<{ msg_id: number }>(queue, undefined, SEND_BATCH_SQL, [
+      queue,
+      messages,
+      headers,
+      0,
+      channel,
+    ]);
     return rows.map((r) => r.msg_id);
   }
 
@@ -266,26 +281,41 @@ export class PgmqClient {
   /** Takes and deletes the oldest visible message; undefined when there is none. */
   async pop<T>(queue: string, tx?: Queryable): Promise<QueueMessage<T> | undefined> {
     assertQueueName(queue);
-    const rows = await this.run<MessageRow>(queue, tx, `SELECT ${MESSAGE_COLUMNS} FROM pgmq.pop($1::text)`, [queue]);
+    const rows = await this.run<MessageRow>(queue, tx, `SELECT ${MESSAGE_COLUMNS} FROM pgmq.pop($1::text)`, [
+      queue,
+    ]);
     return rows[0] === undefined ? undefined : toMessage<T>(rows[0]);
   }
 
   /** Deletes one message (true when it existed) or several (the ids that existed). */
   delete(queue: string, id: number, tx?: Queryable): Promise<boolean>;
   delete(queue: string, ids: readonly number[], tx?: Queryable): Promise<number[]>;
-  async delete(queue: string, idOrIds: number | readonly number[], tx?: Queryable): Promise<boolean | number[]> {
+  async delete(
+    queue: string,
+    idOrIds: number | readonly number[],
+    tx?: Queryable,
+  ): Promise<boolean | number[]> {
     return this.finish('delete', queue, idOrIds, tx);
   }
 
   /** Moves one message (true when it existed) or several (the ids moved) to the archive table. */
   archive(queue: string, id: number, tx?: Queryable): Promise<boolean>;
   archive(queue: string, ids: readonly number[], tx?: Queryable): Promise<number[]>;
-  async archive(queue: string, idOrIds: number | readonly number[], tx?: Queryable): Promise<boolean | number[]> {
+  async archive(
+    queue: string,
+    idOrIds: number | readonly number[],
+    tx?: Queryable,
+  ): Promise<boolean | number[]> {
     return this.finish('archive', queue, idOrIds, tx);
   }
 
   /** Makes a message visible `vtSeconds` from now (0: at once); undefined when it does not exist. */
-  async setVt<T>(queue: string, id: number, vtSeconds: number, tx?: Queryable): Promise<QueueMessage<T> | undefined> {
+  async setVt<T>(
+    queue: string,
+    id: number,
+    vtSeconds: number,
+    tx?: Queryable,
+  ): Promise<QueueMessage<T> | undefined> {
     assertQueueName(queue);
     assertWholeSeconds('vtSeconds', vtSeconds, 0);
     const rows = await this.run<MessageRow>(
@@ -300,18 +330,24 @@ export class PgmqClient {
   /** Deletes every message of the queue (not its archive); returns how many. */
   async purge(queue: string): Promise<number> {
     assertQueueName(queue);
-    const rows = await this.run<{ purged: number }>(queue, undefined, 'SELECT pgmq.purge_queue($1::text) AS purged', [
+    const rows = await this.run<{ purged: number }>(
       queue,
-    ]);
+      undefined,
+      'SELECT pgmq.purge_queue($1::text) AS purged',
+      [queue],
+    );
     return rows[0]?.purged ?? 0;
   }
 
   /** Length, visible length, message ages and total sent of one queue. */
   async metrics(queue: string): Promise<QueueMetrics> {
     assertQueueName(queue);
-    const rows = await this.run<MetricsRow>(queue, undefined, `SELECT ${METRICS_COLUMNS} FROM pgmq.metrics($1::text)`, [
+    const rows = await this.run<MetricsRow>(
       queue,
-    ]);
+      undefined,
+      `SELECT ${METRICS_COLUMNS} FROM pgmq.metrics($1::text)`,
+      [queue],
+    );
     if (rows[0] === undefined) throw new Error(`pgmq.metrics on queue ${queue} returned no row`);
     return toMetrics(rows[0]);
   }
@@ -348,10 +384,12 @@ export class PgmqClient {
   ): Promise<boolean | number[]> {
     assertQueueName(queue);
     if (typeof idOrIds === 'number') {
-      const rows = await this.run<{ done: boolean }>(queue, tx, `SELECT pgmq.${fn}($1::text, $2::bigint) AS done`, [
+      const rows = await this.run<{ done: boolean }>(
         queue,
-        idOrIds,
-      ]);
+        tx,
+        `SELECT pgmq.${fn}($1::text, $2::bigint) AS done`,
+        [queue, idOrIds],
+      );
       return rows[0]?.done === true;
     }
     if (idOrIds.length === 0) return [];
@@ -365,12 +403,19 @@ export class PgmqClient {
   }
 
   /** Runs one statement on `tx` or the pool; a missing queue table becomes QUEUE_NOT_FOUND. */
-  private async run<R>(queue: string, tx: Queryable | undefined, sql: string, params: readonly unknown[]): Promise<R[]> {
+  private async run<R>(
+    queue: string,
+    tx: Queryable | undefined,
+    sql: string,
+    params: readonly unknown[],
+  ): Promise<R[]> {
     try {
       return (await (tx ?? this.db).query<R>(sql, params)).rows;
     } catch (error) {
       if ((error as { code?: unknown }).code === UNDEFINED_TABLE) {
-        throw new TaskerError('QUEUE_NOT_FOUND', `queue ${JSON.stringify(queue)} does not exist`, { cause: error });
+        throw new TaskerError('QUEUE_NOT_FOUND', `queue ${JSON.stringify(queue)} does not exist`, {
+          cause: error,
+        });
       }
       throw error;
     }

@@ -44,7 +44,8 @@ export async function startQueueConsumer<T>(options: QueueConsumerOptions<T>): P
   const { db, client, queue, batchSize, visibilityTimeoutSeconds, pollIntervalMs, handle } = options;
   const channel = notificationChannel(queue);
   const onError =
-    options.onError ?? ((error: unknown) => logger.warn({ err: error, queue }, 'queue consumer: read or handle failed'));
+    options.onError ??
+    ((error: unknown) => logger.warn({ err: error, queue }, 'queue consumer: read or handle failed'));
   const retryDelayMs = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
 
   let stopped = false;

@@ -28,7 +28,8 @@ export function assertQueueName(name: string): void {
   const problem = queueNameProblem(name);
   if (problem !== undefined) {
     // Long names are cut so the message stays one readable line.
-    const shown = typeof name === 'string' ? ` ${JSON.stringify(name.length > 60 ? `${name.slice(0, 60)}…` : name)}` : '';
+    const shown =
+      typeof name === 'string' ? ` ${JSON.stringify(name.length > 60 ? `${name.slice(0, 60)}…` : name)}` : '';
     throw new TaskerError('QUEUE_NAME_INVALID', `invalid queue name${shown}: ${problem}`);
   }
 }

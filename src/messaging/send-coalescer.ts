@@ -68,7 +68,8 @@ export class SendCoalescer {
       const ids = await this.flush(queue, group);
       group.forEach((waiter, i) => {
         const id = ids[i];
-        if (id === undefined) waiter.reject(new Error(`pgmq.send_batch on queue ${queue} returned too few ids`));
+        if (id === undefined)
+          waiter.reject(new Error(`pgmq.send_batch on queue ${queue} returned too few ids`));
         else waiter.resolve(id);
       });
     } catch (error) {

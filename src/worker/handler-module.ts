@@ -33,8 +33,14 @@ function toHandler(key: string, value: unknown, source: string): StepHandler {
   throw new TaskerError('HANDLER_INVALID', `${source}: handlers["${key}"] is not a function or class`);
 }
 
-/** Loads a handler module (`.js`, `.mjs`, or `.ts` without a build step). */
-export async function loadHandlerModule(path: string): Promise<HandlerModule> {
+/**
+ * Loads a handler module (`.js`, `.mjs`, or `.ts` without a build step). A module that only
+ * exports `subscribers` (for `tasker events consume`) passes with `requireHandlers: false`.
+ */
+export async function loadHandlerModule(
+  path: string,
+  options: { requireHandlers?: boolean } = {},
+): Promise<HandlerModule> {
   const absolute = resolve(path);
   let exports: Record<string, unknown>;
   try {
@@ -45,7 +51,7 @@ export async function loadHandlerModule(path: string): Promise<HandlerModule> {
     const message = error instanceof Error ? error.message : String(error);
     throw new TaskerError('HANDLER_INVALID', `cannot load handler module ${path}: ${message}`, { cause: error });
   }
-  const raw = exports.handlers;
+  const raw = exports.handlers ?? (options.requireHandlers === false ? {} : undefined);
   if (typeof raw !== 'object' || raw === null) {
     throw new TaskerError('HANDLER_INVALID', `${path} does not export a \`handlers\` object`);
   }

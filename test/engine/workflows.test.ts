@@ -44,6 +44,7 @@ function mergeModules(modules: readonly HandlerModule[]): HandlerModule {
     handlers: new Map(modules.flatMap((module) => [...module.handlers])),
     subscribers: modules.flatMap((module) => module.subscribers),
     source: modules.map((module) => module.source).join(' + '),
+    exports: Object.assign({}, ...modules.map((module) => module.exports)) as Record<string, unknown>,
   };
 }
 

@@ -70,6 +70,28 @@ describe('FireAndForgetDispatcher', () => {
     expect(dispatcher.stats().map((s) => s.id)).toEqual(['second']);
   });
 
+  it('stops delivering to an unsubscribed handler at once, queued events included', async () => {
+    const { registry, dispatcher, received, record } = setup();
+    const stop = registry.subscribe('payment.*', record('gone'), { id: 'gone' });
+    registry.subscribe('payment.*', record('stays'), { id: 'stays' });
+    void dispatcher.dispatch([event('payment.charged'), event('payment.refunded')]);
+    stop(); // before the queued events are handled
+    await dispatcher.idle();
+    expect(received).toEqual({ stays: ['payment.charged', 'payment.refunded'] });
+  });
+
+  it('delivers nothing after close', async () => {
+    const { registry, broadcast, dispatcher, received, record } = setup();
+    registry.subscribe('payment.*', record('s'), { id: 's' });
+    void dispatcher.dispatch([event('payment.charged')]);
+    dispatcher.close();
+    expect(dispatcher.dispatch([event('payment.charged')])).toBeUndefined();
+    registry.subscribe('payment.#', record('late'), { id: 'late' });
+    await dispatcher.idle();
+    expect(received).toEqual({});
+    expect(broadcast.stats()).toEqual([]);
+  });
+
   it('with block, returns a promise the publisher awaits until there is room', async () => {
     const { registry, dispatcher, received, record } = setup('block', 2);
     registry.subscribe('payment.*', record('s'), { id: 's' });

@@ -48,14 +48,19 @@ describe('EventRegistry', () => {
     const unsubscribe = registry.subscribe('payment.*', notify, { id: 'a' });
     expect(ids(registry.matching('payment.charged', 'fire_and_forget'))).toEqual(['a']);
     const before = registry.generation;
+    let changes = 0;
+    const stopListening = registry.onChange(() => (changes += 1));
     registry.subscribe('#', audit, { id: 'b' });
     expect(ids(registry.matching('payment.charged', 'fire_and_forget'))).toEqual(['a', 'b']);
     unsubscribe();
     unsubscribe();
     expect(ids(registry.matching('payment.charged', 'fire_and_forget'))).toEqual(['b']);
     expect(registry.generation).toBe(before + 2);
+    expect(changes).toBe(2);
+    stopListening();
     // The id is free again.
     registry.subscribe('order.*', notify, { id: 'a' });
+    expect(changes).toBe(2);
     expect(ids(registry.subscriptions())).toEqual(['b', 'a']);
   });
 

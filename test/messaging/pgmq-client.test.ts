@@ -2,7 +2,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TaskerError } from '../../src/errors.js';
 import { PgmqClient, notificationChannel, type QueueMessage } from '../../src/messaging/pgmq-client.js';
 import { startQueueConsumer } from '../../src/messaging/queue-consumer.js';
-import { DATABASE_KINDS, createTestDatabase, keepDatabaseOnFailure, type TestDatabase } from '../helpers/databases.js';
+import {
+  DATABASE_KINDS,
+  createTestDatabase,
+  keepDatabaseOnFailure,
+  type TestDatabase,
+} from '../helpers/databases.js';
 
 /** A promise with its resolve function outside. */
 function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
@@ -57,7 +62,10 @@ describe.each(DATABASE_KINDS)('PgmqClient on %s', (kind) => {
     it('sends and reads typed messages with headers', async () => {
       const q = await freshQueue();
       const id = await client.send(q, { order: 7, items: ['a', 'b'] }, { headers: { trace: 't1' } });
-      const [message, ...rest] = await client.read<{ order: number; items: string[] }>(q, { vtSeconds: 30, qty: 5 });
+      const [message, ...rest] = await client.read<{ order: number; items: string[] }>(q, {
+        vtSeconds: 30,
+        qty: 5,
+      });
       expect(rest).toEqual([]);
       expect(message).toMatchObject({
         msgId: id,
@@ -73,7 +81,11 @@ describe.each(DATABASE_KINDS)('PgmqClient on %s', (kind) => {
     it('reads only matching messages with a conditional', async () => {
       const q = await freshQueue();
       await client.sendBatch(q, [{ kind: 'a' }, { kind: 'b' }, { kind: 'a' }]);
-      const read = await client.read<{ kind: string }>(q, { vtSeconds: 30, qty: 10, conditional: { kind: 'b' } });
+      const read = await client.read<{ kind: string }>(q, {
+        vtSeconds: 30,
+        qty: 10,
+        conditional: { kind: 'b' },
+      });
       expect(read.map((m) => m.message)).toEqual([{ kind: 'b' }]);
     });
 
@@ -84,7 +96,9 @@ describe.each(DATABASE_KINDS)('PgmqClient on %s', (kind) => {
       expect((await client.metrics(q)).queueLength).toBe(1);
       const moved = await client.setVt<string>(q, id, 0);
       expect(moved).toMatchObject({ msgId: id, message: 'later', readCount: 0 });
-      expect((await client.read<string>(q, { vtSeconds: 30, qty: 1 })).map((m) => m.message)).toEqual(['later']);
+      expect((await client.read<string>(q, { vtSeconds: 30, qty: 1 })).map((m) => m.message)).toEqual([
+        'later',
+      ]);
       expect(await client.setVt(q, 987654, 0)).toBeUndefined();
     });
 
@@ -101,7 +115,9 @@ describe.each(DATABASE_KINDS)('PgmqClient on %s', (kind) => {
         [ids[2], 3, { h: 3 }],
       ]);
       expect(await client.sendBatch(q, [])).toEqual([]);
-      await expect(client.sendBatch(q, [1, 2], { headers: [{}] })).rejects.toThrow(/1 headers for 2 messages/);
+      await expect(client.sendBatch(q, [1, 2], { headers: [{}] })).rejects.toThrow(
+        /1 headers for 2 messages/,
+      );
     });
 
     it('pops, deletes, archives and purges', async () => {
@@ -125,7 +141,12 @@ describe.each(DATABASE_KINDS)('PgmqClient on %s', (kind) => {
       await client.sendBatch(q, [1, 2, 3]);
       await client.read(q, { vtSeconds: 30, qty: 1 });
       const metrics = await client.metrics(q);
-      expect(metrics).toMatchObject({ queueName: q, queueLength: 3, queueVisibleLength: 2, totalMessages: 3 });
+      expect(metrics).toMatchObject({
+        queueName: q,
+        queueLength: 3,
+        queueVisibleLength: 2,
+        totalMessages: 3,
+      });
       expect(metrics.scrapeTime).toBeInstanceOf(Date);
       const all = await client.metricsAll();
       expect(all.find((m) => m.queueName === q)).toMatchObject({ queueLength: 3 });
@@ -140,8 +161,12 @@ describe.each(DATABASE_KINDS)('PgmqClient on %s', (kind) => {
         code: 'QUEUE_NOT_FOUND',
       });
       const q = await freshQueue();
-      await expect(client.read(q, { vtSeconds: -1, qty: 1 })).rejects.toThrow(/vtSeconds must be a whole number/);
-      await expect(client.read(q, { vtSeconds: 1, qty: 0 })).rejects.toThrow(/qty must be a whole number of at least 1/);
+      await expect(client.read(q, { vtSeconds: -1, qty: 1 })).rejects.toThrow(
+        /vtSeconds must be a whole number/,
+      );
+      await expect(client.read(q, { vtSeconds: 1, qty: 0 })).rejects.toThrow(
+        /qty must be a whole number of at least 1/,
+      );
       await expect(client.send(q, 1, { delaySeconds: 1.5 })).rejects.toBeInstanceOf(TaskerError);
     });
   });
@@ -149,7 +174,9 @@ describe.each(DATABASE_KINDS)('PgmqClient on %s', (kind) => {
   describe('concurrent sends', () => {
     it('each caller gets the id of its own message', async () => {
       const q = await freshQueue();
-      const ids = await Promise.all(Array.from({ length: 40 }, (_, i) => client.send(q, { i }, { headers: { i } })));
+      const ids = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => client.send(q, { i }, { headers: { i } })),
+      );
       expect(new Set(ids).size).toBe(40);
       const read = await client.read<{ i: number }>(q, { vtSeconds: 30, qty: 100 });
       expect(read).toHaveLength(40);
@@ -206,7 +233,9 @@ describe.each(DATABASE_KINDS)('PgmqClient on %s', (kind) => {
         await client.send(q, { kept: 1 });
         await until(() => payloads.length > 0);
         expect(payloads).toEqual(['']);
-        expect((await client.read(q, { vtSeconds: 30, qty: 10 })).map((m) => m.message)).toEqual([{ kept: 1 }]);
+        expect((await client.read(q, { vtSeconds: 30, qty: 10 })).map((m) => m.message)).toEqual([
+          { kept: 1 },
+        ]);
       } finally {
         await unlisten();
       }
@@ -231,14 +260,17 @@ describe.each(DATABASE_KINDS)('PgmqClient on %s', (kind) => {
       }
     });
 
-    it.runIf(kind === 'postgres')('a message sent in a transaction is invisible to others until commit', async () => {
-      const q = await freshQueue();
-      await t.db.transaction(async (tx) => {
-        await client.send(q, { pending: true }, { tx });
-        expect(await client.read(q, { vtSeconds: 30, qty: 10 })).toEqual([]);
-      });
-      expect(await client.read(q, { vtSeconds: 30, qty: 10 })).toHaveLength(1);
-    });
+    it.runIf(kind === 'postgres')(
+      'a message sent in a transaction is invisible to others until commit',
+      async () => {
+        const q = await freshQueue();
+        await t.db.transaction(async (tx) => {
+          await client.send(q, { pending: true }, { tx });
+          expect(await client.read(q, { vtSeconds: 30, qty: 10 })).toEqual([]);
+        });
+        expect(await client.read(q, { vtSeconds: 30, qty: 10 })).toHaveLength(1);
+      },
+    );
   });
 
   describe('startQueueConsumer', () => {
@@ -447,37 +479,40 @@ describe.each(DATABASE_KINDS)('PgmqClient on %s', (kind) => {
       }
     });
 
-    it.runIf(kind === 'postgres')('reads again after its listening connection was re-established', async () => {
-      const q = await freshQueue();
-      const received: unknown[] = [];
-      const consumer = await startQueueConsumer({
-        db: t.db,
-        client,
-        queue: q,
-        batchSize: 5,
-        visibilityTimeoutSeconds: 30,
-        pollIntervalMs: NO_POLLING_MS,
-        handle: async (messages) => {
-          received.push(...messages.map((m) => m.message));
-          await client.delete(
-            q,
-            messages.map((m) => m.msgId),
+    it.runIf(kind === 'postgres')(
+      'reads again after its listening connection was re-established',
+      async () => {
+        const q = await freshQueue();
+        const received: unknown[] = [];
+        const consumer = await startQueueConsumer({
+          db: t.db,
+          client,
+          queue: q,
+          batchSize: 5,
+          visibilityTimeoutSeconds: 30,
+          pollIntervalMs: NO_POLLING_MS,
+          handle: async (messages) => {
+            received.push(...messages.map((m) => m.message));
+            await client.delete(
+              q,
+              messages.map((m) => m.msgId),
+            );
+          },
+        });
+        try {
+          await client.send(q, { n: 1 });
+          await until(() => received.length === 1);
+          // A message that announces itself to nobody: only a fresh look at the queue finds it.
+          await t.db.query(`SELECT pgmq.send($1, '{"n":2}'::jsonb)`, [q]);
+          await t.db.query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ~ '^(UN)?LISTEN '",
           );
-        },
-      });
-      try {
-        await client.send(q, { n: 1 });
-        await until(() => received.length === 1);
-        // A message that announces itself to nobody: only a fresh look at the queue finds it.
-        await t.db.query(`SELECT pgmq.send($1, '{"n":2}'::jsonb)`, [q]);
-        await t.db.query(
-          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ~ '^(UN)?LISTEN '",
-        );
-        await until(() => received.length === 2);
-        expect(received).toEqual([{ n: 1 }, { n: 2 }]);
-      } finally {
-        await consumer.stop();
-      }
-    });
+          await until(() => received.length === 2);
+          expect(received).toEqual([{ n: 1 }, { n: 2 }]);
+        } finally {
+          await consumer.stop();
+        }
+      },
+    );
   });
 });

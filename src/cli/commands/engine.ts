@@ -5,7 +5,7 @@ import { waitForTask } from '../../api/task-finished.js';
 import { startEngine } from '../../engine/local-engine.js';
 import { loadTemplates } from '../../templates/load.js';
 import { assertHandlersExist, loadHandlerModule } from '../../worker/handler-module.js';
-import { openRuntime, parseJsonOption, parseTaskRef, untilSignal } from '../runtime.js';
+import { openRuntime, parseJsonOption, parseTaskRef, serveUntilSignal } from '../runtime.js';
 import { printTask } from '../task-output.js';
 
 /** Handler callables of the templates already registered for these namespaces. */
@@ -15,18 +15,6 @@ async function registeredCallables(db: Database, namespaces: readonly string[]):
     [namespaces],
   );
   return rows.flatMap((row) => (row.definition.steps ?? []).flatMap((step) => step.handler?.callable ?? []));
-}
-
-/** Runs until SIGTERM/SIGINT, then stops gracefully, giving up after `timeoutMs`. */
-async function serveUntilSignal(name: string, stop: () => Promise<void>, timeoutMs: number): Promise<void> {
-  process.stderr.write(`${name} running; SIGTERM or Ctrl-C stops it\n`);
-  const signal = await untilSignal();
-  process.stderr.write(`${name}: ${signal}, finishing work in hand\n`);
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
-  const outcome = await Promise.race([stop().then(() => 'stopped' as const), timedOut]);
-  clearTimeout(timer);
-  if (outcome === 'timeout') process.stderr.write(`${name}: gave up waiting after ${timeoutMs}ms\n`);
 }
 
 /** `tasker orchestrator`, `tasker worker`, `tasker run`. */

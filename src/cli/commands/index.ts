@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { registerConfig } from './config.js';
 import { registerDemo } from './demo.js';
 import { registerEngine } from './engine.js';
+import { registerEvents } from './events.js';
 import { registerMigrate } from './migrate.js';
 import { registerTasks } from './tasks.js';
 import { registerTemplates } from './templates.js';
@@ -12,6 +13,7 @@ export function registerCommands(program: Command): void {
   registerConfig(program);
   registerDemo(program);
   registerEngine(program);
+  registerEvents(program);
   registerTasks(program);
   registerTemplates(program);
 }

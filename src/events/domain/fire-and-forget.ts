@@ -7,19 +7,24 @@ const TARGET_CACHE_LIMIT = 10_000; // distinct event names remembered
 /**
  * Delivers published events to the registry's matching `fire_and_forget` subscriptions over
  * an in-process {@link Broadcast} (DESIGN.md "Delivery": every event, whatever its declared
- * delivery, after its attempt's result is committed). Subscriptions added or removed in the
- * registry take effect at the next `dispatch`. The subscribers matching each event name are
+ * delivery, after its attempt's result is committed). It follows the registry: a new
+ * subscription receives events dispatched from then on; an unsubscribed one receives nothing
+ * more, not even what was already queued for it. The subscribers matching each event name are
  * cached, so the hot path is one map lookup and one enqueue per subscriber.
  */
 export class FireAndForgetDispatcher {
-  private seenGeneration = -1;
   private readonly subscribers = new Map<Subscription, BroadcastSubscriber>();
   private readonly targets = new Map<string, readonly BroadcastSubscriber[]>();
+  private readonly stopFollowing: () => void;
+  private closed = false;
 
   constructor(
     private readonly registry: EventRegistry,
     private readonly broadcast: Broadcast,
-  ) {}
+  ) {
+    this.sync();
+    this.stopFollowing = registry.onChange(() => this.sync());
+  }
 
   /**
    * Queues each event for its matching subscriptions and returns at once; handlers run later.
@@ -27,7 +32,7 @@ export class FireAndForgetDispatcher {
    * every full queue took its events; await it to slow the publisher down to its subscribers.
    */
   dispatch(events: readonly DomainEvent[]): Promise<void> | undefined {
-    if (this.registry.generation !== this.seenGeneration) this.sync();
+    if (this.closed) return undefined;
     let waits: Promise<void>[] | undefined;
     for (let i = 0; i < events.length; i++) {
       const event = events[i]!;
@@ -42,7 +47,6 @@ export class FireAndForgetDispatcher {
 
   /** Counters of each fire_and_forget subscriber (id = subscription id). */
   stats(): SubscriberStats[] {
-    if (this.registry.generation !== this.seenGeneration) this.sync();
     const ids = new Set([...this.subscribers.values()].map((s) => s.id));
     return this.broadcast.stats().filter((s) => ids.has(s.id));
   }
@@ -50,6 +54,18 @@ export class FireAndForgetDispatcher {
   /** Resolves when every subscriber's queue is empty and no handler is running. */
   idle(): Promise<void> {
     return this.broadcast.idle();
+  }
+
+  /**
+   * Stops following the registry and removes this dispatcher's subscribers from the broadcast
+   * (queued events are discarded); later dispatches deliver nothing.
+   */
+  close(): void {
+    this.closed = true;
+    this.stopFollowing();
+    for (const subscriber of this.subscribers.values()) this.broadcast.removeSubscriber(subscriber);
+    this.subscribers.clear();
+    this.targets.clear();
   }
 
   private targetsOf(name: string): readonly BroadcastSubscriber[] {
@@ -80,6 +96,5 @@ export class FireAndForgetDispatcher {
       }
     }
     this.targets.clear();
-    this.seenGeneration = this.registry.generation;
   }
 }

@@ -77,10 +77,17 @@ export class EventRegistry {
     durable: new Map(),
   };
   private changes = 0;
+  private readonly listeners = new Set<() => void>();
 
   /** Grows by one on every subscribe and unsubscribe, so users can cache what they derive. */
   get generation(): number {
     return this.changes;
+  }
+
+  /** Calls `listener` after every subscribe and unsubscribe; returns a function that stops it. */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /**
@@ -161,6 +168,7 @@ export class EventRegistry {
     this.changes += 1;
     this.cache.fire_and_forget.clear();
     this.cache.durable.clear();
+    for (const listener of this.listeners) listener();
   }
 }
 

@@ -1,6 +1,5 @@
 import type { ValidateFunction } from 'ajv';
 import type { Database, Queryable } from '../../db/database.js';
-import { domainEventsQueue } from '../../engine/queues.js';
 import { TaskerError } from '../../errors.js';
 import { PgmqClient } from '../../messaging/pgmq-client.js';
 import { compileJsonSchema, formatSchemaErrors } from '../../templates/json-schema.js';
@@ -9,9 +8,7 @@ import type { ClaimedStep } from '../../worker/step-claim.js';
 import type { AttemptEvents, StepEventPublisher } from '../../worker/step-events.js';
 import { createDomainEvent, type DomainEvent } from './envelope.js';
 import type { DomainEventMetrics } from './metrics.js';
-
-/** Header naming an event's declared delivery mode on the durable queue. */
-export const DELIVERY_HEADER = 'tasker_delivery';
+import { persistEvents } from './outbox.js';
 
 /** Receives every committed event of this process for in-process (fire_and_forget) delivery. */
 export interface InProcessDelivery {
@@ -124,14 +121,10 @@ export function createStepEventPublisher(options: StepEventPublisherOptions): St
         },
         async persist(tx: Queryable, succeeded: boolean): Promise<void> {
           released = options.enabled ? pending.filter((item) => releasedBy(item.declaration, succeeded)) : [];
-          const durable = released.filter((item) => item.declaration.delivery !== 'fire_and_forget');
-          if (durable.length === 0) return;
-          const extra = options.headersFor?.(step) ?? {};
-          await queue.sendBatch(
-            domainEventsQueue(step.namespace),
-            durable.map((item) => item.event),
-            { headers: durable.map((item) => ({ ...extra, [DELIVERY_HEADER]: item.declaration.delivery })), tx },
+          const durable = released.flatMap(({ event, declaration: { delivery } }) =>
+            delivery === 'fire_and_forget' ? [] : [{ event, delivery }],
           );
+          await persistEvents(queue, step.namespace, durable, { tx, headers: options.headersFor?.(step) ?? {} });
         },
         release(): Promise<void> | undefined {
           if (released.length === 0) return undefined;

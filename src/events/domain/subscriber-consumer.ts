@@ -7,7 +7,7 @@ import { deadLetter } from './dead-letters.js';
 import type { DeliveryContext } from './delivery-context.js';
 import type { DomainEvent } from './envelope.js';
 import type { DomainEventMetrics } from './metrics.js';
-import { DELIVERY_HEADER } from './step-publisher.js';
+import { DELIVERY_HEADER } from './outbox.js';
 
 /** A subscriber's handler as durable delivery calls it. */
 export type DurableHandler = (event: DomainEvent, ctx: DeliveryContext) => unknown;
