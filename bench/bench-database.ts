@@ -16,6 +16,8 @@ export interface BenchDatabase {
   /** `host:port` of the server, for the report. */
   server: string;
   serverVersion: string;
+  /** Connection string of the benchmark's database, for processes the benchmark starts. */
+  url: string;
 }
 
 async function onServer<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -39,6 +41,7 @@ export async function withBenchDatabase<T>(
   const name = `tasker_bench_${randomBytes(6).toString('hex')}`;
   const serverVersion = await onServer(async (client) => {
     await client.query(`CREATE DATABASE ${name}`);
+    if (process.env.BENCH_ASYNC) await client.query(`ALTER DATABASE ${name} SET synchronous_commit = off`);
     const { rows } = await client.query<{ server_version: string }>('SHOW server_version');
     return rows[0]?.server_version ?? 'unknown';
   });
@@ -49,7 +52,7 @@ export async function withBenchDatabase<T>(
     try {
       const report = await migrate(db, { pgmq: parsePgmqMode(process.env.TASKER_PGMQ ?? 'auto') });
       const server = describeConnectionString(BENCH_SERVER_URL).replace(/\/.*$/, '');
-      return await fn({ db, pgmq: report.pgmq, server, serverVersion });
+      return await fn({ db, pgmq: report.pgmq, server, serverVersion, url: url.toString() });
     } finally {
       await db.close();
     }

@@ -12,6 +12,7 @@ export interface BenchModule {
 
 const BENCHES: Record<string, () => Promise<BenchModule>> = {
   queue: () => import('./queue.js'),
+  workflow: () => import('./workflow.js'),
   events: () => import('./events-fire-and-forget.js'),
 };
 

@@ -1,7 +1,8 @@
 import type { Database } from '../db/database.js';
 import { TaskerError } from '../errors.js';
-import { PgmqClient } from '../messaging/pgmq-client.js';
-import { evaluateTask, TaskMover } from '../orchestration/task-evaluator.js';
+import { advanceTasks } from '../orchestration/advance.js';
+import { orchestrate } from '../orchestration/orchestrate.js';
+import { TaskMover } from '../orchestration/task-evaluator.js';
 import { lockTask } from '../orchestration/task-lock.js';
 import { transitionStep } from '../persistence/transitions.js';
 import {
@@ -9,7 +10,7 @@ import {
   isTerminal as isStepTerminal,
   type StepState,
 } from '../state/step-state-machine.js';
-import { canTransition as canTaskTransition, isTerminal as isTaskTerminal } from '../state/task-state-machine.js';
+import { isTerminal as isTaskTerminal } from '../state/task-state-machine.js';
 import { assertTaskUuid } from './tasks.js';
 
 /** Who did it and why, recorded with the transitions. */
@@ -40,7 +41,9 @@ export async function cancelTask(db: Database, taskUuid: string, info: ManualAct
         await transitionStep(tx, step.step_uuid, step.state, 'cancelled', metadata);
       }
     }
-    await new TaskMover(tx, task).move('cancelled', metadata);
+    const mover = new TaskMover(task);
+    mover.move('cancelled', metadata);
+    await advanceTasks(tx, [{ mover, enqueue: [] }]);
   });
 }
 
@@ -68,8 +71,7 @@ export async function resolveStep(
     if (!canStepTransition(step.state, 'resolved_manually')) {
       throw new TaskerError('STATE_CONFLICT', `step ${stepName} is ${step.state}; it cannot be resolved manually`);
     }
-    const reopen = !isTaskTerminal(task.status) || canTaskTransition(task.status, 'evaluating_results');
-    if (!reopen) {
+    if (isTaskTerminal(task.status)) {
       throw new TaskerError('STATE_CONFLICT', `task ${taskUuid} is ${task.status}; its steps can no longer be resolved`);
     }
     await tx.query('UPDATE tasker.workflow_steps SET result = $2::jsonb WHERE step_uuid = $1', [
@@ -77,6 +79,6 @@ export async function resolveStep(
       JSON.stringify(result ?? null),
     ]);
     await transitionStep(tx, step.step_uuid, step.state, 'resolved_manually', { manual: true, ...info });
-    await evaluateTask(tx, new PgmqClient(db), new TaskMover(tx, task));
+    await orchestrate(tx, [{ kind: 'reevaluate', taskUuid }]);
   });
 }

@@ -5,6 +5,7 @@ import { TASK_REQUESTS_QUEUE, type TaskRequestMessage } from '../engine/queues.j
 import { TaskerError } from '../errors.js';
 import { PgmqClient } from '../messaging/pgmq-client.js';
 import { insertTask, loadTaskView, type TaskView } from '../persistence/task-store.js';
+import { countTaskRequest } from '../telemetry/task-requests.js';
 import { formatTraceParent, newTaskTraceParent } from '../telemetry/trace-context.js';
 import { validateContext } from '../templates/input-schema.js';
 import type { TaskTemplate } from '../templates/types.js';
@@ -22,6 +23,23 @@ export interface CreateTaskRequest {
 export interface CreatedTask {
   taskUuid: string;
   created: boolean;
+}
+
+/**
+ * Templates stored in each database by this process, by identity: creating more tasks of one
+ * template skips storing it again (concurrent creates would otherwise queue on its row lock).
+ */
+const storedTemplates = new WeakMap<Database, WeakSet<TaskTemplate>>();
+
+function isTemplateStored(db: Database, template: TaskTemplate): boolean {
+  return storedTemplates.get(db)?.has(template) === true;
+}
+
+/** Called after the commit that stored the template. */
+function rememberStoredTemplate(db: Database, template: TaskTemplate): void {
+  let stored = storedTemplates.get(db);
+  if (!stored) storedTemplates.set(db, (stored = new WeakSet()));
+  stored.add(template);
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -47,10 +65,11 @@ export async function createTask(db: Database, request: CreateTaskRequest): Prom
       ? { traceId: active.traceId, spanId: active.spanId, sampled: (active.traceFlags & TraceFlags.SAMPLED) === 1 }
       : undefined;
   const traceparent = formatTraceParent(newTaskTraceParent(parent));
-  return db.transaction(async (tx) => {
+  const result = await db.transaction(async (tx) => {
     const created = await insertTask(tx, {
       template: request.template,
       context: request.context,
+      templateStored: isTemplateStored(db, request.template),
       traceparent,
       ...(parent ? { parentTraceparent: formatTraceParent(parent) } : {}),
       ...(request.correlationId !== undefined ? { correlationId: request.correlationId } : {}),
@@ -62,6 +81,9 @@ export async function createTask(db: Database, request: CreateTaskRequest): Prom
     }
     return created;
   });
+  rememberStoredTemplate(db, request.template);
+  if (result.created) countTaskRequest(request.template.namespace);
+  return result;
 }
 
 /** The task as `--json` prints it; TASK_NOT_FOUND when there is none. */

@@ -65,6 +65,8 @@ class Listener {
   private readonly handlers = new Map<string, Set<NotificationHandler>>();
   private readonly reconnectHandlers = new Set<() => void>();
   private closed = false;
+  /** LISTEN/UNLISTEN run one at a time on the shared connection. */
+  private commands: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly options: PgDatabaseOptions,
@@ -81,14 +83,20 @@ class Listener {
     }
     set.add(handler);
     const client = await this.connection();
-    if (first) await client.query(`LISTEN ${channel}`);
+    if (first) await this.command(client, `LISTEN ${channel}`);
     return async () => {
       set.delete(handler);
       if (set.size === 0 && this.handlers.get(channel) === set) {
         this.handlers.delete(channel);
-        if (this.client && !this.closed) await this.client.query(`UNLISTEN ${channel}`).catch(() => undefined);
+        if (this.client && !this.closed) await this.command(this.client, `UNLISTEN ${channel}`).catch(() => undefined);
       }
     };
+  }
+
+  private command(client: pg.Client, sql: string): Promise<unknown> {
+    const next = this.commands.then(() => client.query(sql));
+    this.commands = next.catch(() => undefined);
+    return next;
   }
 
   onReconnect(handler: () => void): () => void {

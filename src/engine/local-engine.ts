@@ -3,6 +3,8 @@ import type { TaskerConfig } from '../config/schema.js';
 import type { Database } from '../db/database.js';
 import { startEventRuntime, type EventRuntime } from '../events/domain/event-runtime.js';
 import { startOrchestrator, type Orchestrator, type OrchestrationObserver } from '../orchestration/orchestrator.js';
+import { mergeObservers } from '../telemetry/merge-observers.js';
+import type { SystemTelemetry } from '../telemetry/system-telemetry.js';
 import type { HandlerModule } from '../worker/handler-module.js';
 import type { StepObserver } from '../worker/step-executor.js';
 import { startWorker, type Worker } from '../worker/worker.js';
@@ -19,6 +21,8 @@ export interface EngineOptions {
   events?: { namespaces: readonly string[]; module: HandlerModule };
   orchestrationObserver?: OrchestrationObserver;
   stepObserver?: StepObserver;
+  /** System events as OpenTelemetry (createSystemTelemetry); flushed when the engine stops. */
+  telemetry?: SystemTelemetry;
   id?: string;
 }
 
@@ -43,6 +47,11 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
   const stopAll = async (): Promise<void> => {
     for (const part of started.reverse()) await part.stop();
   };
+  const { telemetry } = options;
+  // Stopped last: recordings started by the parts' final steps finish before stop() resolves.
+  if (telemetry) started.push({ stop: () => telemetry.flush() });
+  const orchestrationObserver = mergeObservers(options.orchestrationObserver, telemetry?.orchestrationObserver);
+  const stepObserver = mergeObservers(options.stepObserver, telemetry?.stepObserver);
   try {
     const eventSource = options.worker ?? options.events;
     const events = eventSource
@@ -62,7 +71,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
           visibilityTimeoutSeconds: config.orchestration.visibility_timeout,
           pollIntervalMs: config.orchestration.poll_interval_ms,
           retryScanIntervalMs: config.orchestration.retry_scan_interval_ms,
-          ...(options.orchestrationObserver ? { observer: options.orchestrationObserver } : {}),
+          ...(orchestrationObserver ? { observer: orchestrationObserver } : {}),
         })
       : undefined;
     if (orchestrator) started.push(orchestrator);
@@ -77,7 +86,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
             visibilityTimeoutSeconds: config.worker.visibility_timeout,
             pollIntervalMs: config.worker.poll_interval_ms,
             id,
-            ...(options.stepObserver ? { observer: options.stepObserver } : {}),
+            ...(stepObserver ? { observer: stepObserver } : {}),
           })
         : undefined;
     if (worker) started.push(worker);

@@ -1,4 +1,5 @@
 import type { Database } from '../db/database.js';
+import { TaskerError } from '../errors.js';
 import { logger } from '../logging/logger.js';
 import { notificationChannel, type PgmqClient, type QueueMessage } from './pgmq-client.js';
 
@@ -18,6 +19,11 @@ export interface QueueConsumerOptions<T> {
    * again after the visibility timeout.
    */
   handle: (messages: QueueMessage<T>[]) => Promise<void>;
+  /**
+   * Reads a batch instead of `pgmq.read`: for consumers that claim what they read in the same
+   * statement (workers). Must read at most `qty` messages of `queue`.
+   */
+  read?: (qty: number) => Promise<QueueMessage<T>[]>;
   /** Called with every error of `read` or `handle`; default: a warning in the log. */
   onError?: (error: unknown) => void;
   /** Pause after an error before reading again; default 500 ms. */
@@ -47,6 +53,7 @@ export async function startQueueConsumer<T>(options: QueueConsumerOptions<T>): P
     options.onError ??
     ((error: unknown) => logger.warn({ err: error, queue }, 'queue consumer: read or handle failed'));
   const retryDelayMs = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
+  assertOptions(queue, { batchSize, visibilityTimeoutSeconds, pollIntervalMs, retryDelayMs });
 
   let stopped = false;
   // Set by every notification; cleared just before each read, which covers it.
@@ -77,7 +84,9 @@ export async function startQueueConsumer<T>(options: QueueConsumerOptions<T>): P
   const drain = async (): Promise<void> => {
     for (;;) {
       pending = false;
-      const messages = await client.read<T>(queue, { vtSeconds: visibilityTimeoutSeconds, qty: batchSize });
+      const messages = options.read
+        ? await options.read(batchSize)
+        : await client.read<T>(queue, { vtSeconds: visibilityTimeoutSeconds, qty: batchSize });
       if (messages.length > 0) await handle(messages);
       if (messages.length < batchSize || stopped) return;
     }
@@ -111,6 +120,23 @@ export async function startQueueConsumer<T>(options: QueueConsumerOptions<T>): P
       await loop;
     },
   };
+}
+
+/** Refuses options that would make the loop fail on every read or spin (a zero interval). */
+function assertOptions(
+  queue: string,
+  o: { batchSize: number; visibilityTimeoutSeconds: number; pollIntervalMs: number; retryDelayMs: number },
+): void {
+  const problems = [
+    Number.isInteger(o.batchSize) && o.batchSize >= 1 ? undefined : `batchSize must be a whole number ≥ 1`,
+    Number.isInteger(o.visibilityTimeoutSeconds) && o.visibilityTimeoutSeconds >= 0
+      ? undefined
+      : `visibilityTimeoutSeconds must be a whole number ≥ 0`,
+    Number.isFinite(o.pollIntervalMs) && o.pollIntervalMs > 0 ? undefined : `pollIntervalMs must be positive`,
+    Number.isFinite(o.retryDelayMs) && o.retryDelayMs > 0 ? undefined : `retryDelayMs must be positive`,
+  ].filter((p) => p !== undefined);
+  if (problems.length > 0)
+    throw new TaskerError('USAGE', `queue consumer of ${queue}: ${problems.join('; ')}`);
 }
 
 /** An error handler that throws must not kill the loop. */

@@ -8,11 +8,11 @@ import {
 } from '../engine/queues.js';
 import { logger } from '../logging/logger.js';
 import { PgmqClient, type QueueMessage } from '../messaging/pgmq-client.js';
-import { startQueueConsumer, type QueueConsumer } from '../messaging/queue-consumer.js';
+import { startQueueConsumer } from '../messaging/queue-consumer.js';
+import { orchestrate, type ItemOutcome, type OrchestrationItem } from './orchestrate.js';
+import type { ResultOutcome } from './result-processor.js';
 import { enqueueDueRetries } from './retry-scanner.js';
-import { processStepResult, type ResultOutcome } from './result-processor.js';
 import type { EvaluationOutcome } from './task-evaluator.js';
-import { initializeTask } from './task-initializer.js';
 
 /** Orchestrator settings (`[orchestration]` in the configuration). */
 export interface OrchestratorOptions {
@@ -21,7 +21,7 @@ export interface OrchestratorOptions {
   visibilityTimeoutSeconds?: number;
   pollIntervalMs?: number;
   retryScanIntervalMs?: number;
-  /** Names this orchestrator in transitions and logs. */
+  /** Names this orchestrator in logs. */
   id?: string;
   observer?: OrchestrationObserver;
 }
@@ -60,61 +60,78 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     pollIntervalMs: options.pollIntervalMs ?? 1000,
   };
 
-  /** Runs `work` and archives the message in one transaction; gives up on poison messages. */
-  async function handleOne<T, R>(
+  function report(outcome: ItemOutcome): void {
+    if (!outcome) return;
+    if (outcome.kind === 'result') observer.stepResultProcessed?.(outcome.taskUuid, outcome.result);
+    else observer.taskInitialized?.(outcome.taskUuid, outcome.evaluation);
+  }
+
+  /** Orchestrates the items and archives their messages in one transaction. */
+  function runBatch(queueName: string, messages: readonly QueueMessage<unknown>[], items: OrchestrationItem[]) {
+    return db.transaction(async (tx) => {
+      const outcomes = await orchestrate(tx, items);
+      await queue.archive(
+        queueName,
+        messages.map((message) => message.msgId),
+        tx,
+      );
+      return outcomes;
+    });
+  }
+
+  /**
+   * A batch in one transaction; if it fails, each message on its own so that one bad message
+   * cannot hold up the rest. A message that keeps failing is archived after a few reads.
+   */
+  async function handleBatch<T>(
     queueName: string,
-    message: QueueMessage<T>,
-    work: (tx: Parameters<Parameters<Database['transaction']>[0]>[0]) => Promise<R>,
-  ): Promise<R | undefined> {
+    messages: readonly QueueMessage<T>[],
+    toItem: (message: T) => OrchestrationItem,
+  ): Promise<void> {
     try {
-      return await db.transaction(async (tx) => {
-        const outcome = await work(tx);
-        await queue.archive(queueName, message.msgId, tx);
-        return outcome;
-      });
+      const outcomes = await runBatch(queueName, messages, messages.map((message) => toItem(message.message)));
+      outcomes.forEach(report);
+      return;
     } catch (error) {
-      logger.error({ err: error, queue: queueName, msgId: message.msgId }, 'orchestration message failed');
-      if (message.readCount >= MAX_MESSAGE_READS) {
-        logger.error({ queue: queueName, msgId: message.msgId }, 'archiving a message that failed too often');
-        await queue.archive(queueName, message.msgId).catch(() => undefined);
+      if (messages.length === 1) logger.error({ err: error, queue: queueName }, 'orchestration message failed');
+    }
+    if (messages.length === 1 && messages[0]!.readCount < MAX_MESSAGE_READS) return;
+    for (const message of messages) {
+      try {
+        const [outcome] = await runBatch(queueName, [message], [toItem(message.message)]);
+        report(outcome);
+      } catch (error) {
+        logger.error({ err: error, queue: queueName, msgId: message.msgId }, 'orchestration message failed');
+        if (message.readCount >= MAX_MESSAGE_READS) {
+          logger.error({ queue: queueName, msgId: message.msgId }, 'archiving a message that failed too often');
+          await queue.archive(queueName, message.msgId).catch(() => undefined);
+        }
       }
-      return undefined;
     }
   }
 
   const requests = await startQueueConsumer<TaskRequestMessage>({
     ...common,
     queue: TASK_REQUESTS_QUEUE,
-    handle: async (messages) => {
-      await Promise.all(
-        messages.map(async (message) => {
-          const outcome = await handleOne(TASK_REQUESTS_QUEUE, message, (tx) =>
-            initializeTask(tx, queue, message.message),
-          );
-          if (outcome) observer.taskInitialized?.(message.message.task_uuid, outcome);
-        }),
-      );
-    },
+    handle: (messages) =>
+      handleBatch(TASK_REQUESTS_QUEUE, messages, (message) => ({ kind: 'initialize', taskUuid: message.task_uuid })),
   });
 
   const results = await startQueueConsumer<StepResultMessage>({
     ...common,
     queue: STEP_RESULTS_QUEUE,
-    handle: async (messages) => {
-      await Promise.all(
-        messages.map(async (message) => {
-          const outcome = await handleOne(STEP_RESULTS_QUEUE, message, (tx) =>
-            processStepResult(tx, queue, message.message),
-          );
-          if (outcome) observer.stepResultProcessed?.(message.message.task_uuid, outcome);
-        }),
-      );
-    },
+    handle: (messages) =>
+      handleBatch(STEP_RESULTS_QUEUE, messages, (message) => ({
+        kind: 'result',
+        taskUuid: message.task_uuid,
+        stepUuid: message.step_uuid,
+        attempt: message.attempt,
+      })),
   });
 
   let scan: Promise<void> | undefined;
   const scanner = setInterval(() => {
-    scan ??= enqueueDueRetries(db, queue)
+    scan ??= enqueueDueRetries(db)
       .then((done) => {
         for (const { taskUuid, outcome } of done) observer.retriesEnqueued?.(taskUuid, outcome);
       })

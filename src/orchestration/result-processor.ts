@@ -1,78 +1,75 @@
 import type { Queryable } from '../db/database.js';
-import type { StepResultMessage } from '../engine/queues.js';
-import type { PgmqClient } from '../messaging/pgmq-client.js';
-import { transitionStep } from '../persistence/transitions.js';
-import type { StepState } from '../state/step-state-machine.js';
-import { isTerminal as isTaskTerminal } from '../state/task-state-machine.js';
+import { assertTransition as assertStepTransition, type StepState } from '../state/step-state-machine.js';
 import { mayRetry, retryDelayMs, type RetryPolicy } from './backoff.js';
-import { evaluateTask, TaskMover, type EvaluationOutcome } from './task-evaluator.js';
-import { lockTask } from './task-lock.js';
+import type { EvaluationOutcome } from './task-evaluator.js';
 
-interface ResultStepRow extends RetryPolicy {
+/** A reported step as the orchestrator judges it. */
+export interface ReportedStep extends RetryPolicy {
+  step_uuid: string;
+  task_uuid: string;
   name: string;
   state: StepState;
   attempts: number;
-  error: { permanent?: boolean; message?: string } | null;
+  error: { permanent?: boolean; name?: string } | null;
+}
+
+/** What the orchestrator decided for one reported attempt. */
+export interface Settlement {
+  step: ReportedStep;
+  to: StepState;
+  retryInMs?: number;
 }
 
 /** How one step result landed: the step's new state, and the task evaluation that followed. */
 export interface ResultOutcome {
+  namespace: string;
   stepName: string;
   stepState: StepState;
   attempt: number;
   retryInMs?: number;
+  /** The error name of a failed attempt (`PermanentError`, `StepTimeoutError`, `WorkerLost`, …). */
+  errorName?: string;
   evaluation: EvaluationOutcome;
 }
 
-/**
- * Applies a worker's reported attempt to its step (complete, retry later, or error) and
- * re-evaluates the task, all under the task lock. Stale reports (an older attempt, a task
- * already finished or cancelled) change nothing and resolve undefined.
- */
-export async function processStepResult(
-  tx: Queryable,
-  queue: PgmqClient,
-  message: StepResultMessage,
-): Promise<ResultOutcome | undefined> {
-  const task = await lockTask(tx, message.task_uuid);
-  if (!task || isTaskTerminal(task.status)) return undefined;
-  const { rows } = await tx.query<ResultStepRow>(
-    `SELECT name, state, attempts, error, retryable, max_attempts AS "maxAttempts", backoff,
-            backoff_base_ms AS "backoffBaseMs", max_backoff_ms AS "maxBackoffMs"
-       FROM tasker.workflow_steps WHERE step_uuid = $1 AND task_uuid = $2`,
-    [message.step_uuid, message.task_uuid],
+/** The reported steps of a batch, by step uuid (read under the locks of their tasks). */
+export async function loadReportedSteps(tx: Queryable, stepUuids: readonly string[]): Promise<Map<string, ReportedStep>> {
+  const { rows } = await tx.query<ReportedStep>(
+    `SELECT step_uuid, task_uuid, name, state, attempts, error, retryable, max_attempts AS "maxAttempts",
+            backoff, backoff_base_ms AS "backoffBaseMs", max_backoff_ms AS "maxBackoffMs"
+       FROM tasker.workflow_steps WHERE step_uuid = ANY($1)`,
+    [stepUuids],
   );
-  const step = rows[0];
-  if (!step || step.attempts !== message.attempt) return undefined;
+  return new Map(rows.map((row) => [row.step_uuid, row]));
+}
 
-  let stepState: StepState;
-  let retryInMs: number | undefined;
-  const meta = { attempt: message.attempt };
-  if (step.state === 'enqueued_for_orchestration') {
-    stepState = 'complete';
-  } else if (step.state === 'enqueued_as_error_for_orchestration') {
-    const permanent = step.error?.permanent === true;
-    if (mayRetry(step, step.attempts, permanent)) {
-      stepState = 'waiting_for_retry';
-      retryInMs = retryDelayMs(step, step.attempts);
-      await tx.query(
-        `UPDATE tasker.workflow_steps SET next_attempt_at = now() + $2 * interval '1 millisecond'
-          WHERE step_uuid = $1`,
-        [message.step_uuid, retryInMs],
-      );
-    } else {
-      stepState = 'error';
-    }
-  } else {
-    return undefined;
+/**
+ * Judges a reported attempt: a success completes the step; a failure is retried after its
+ * backoff while the policy allows, else the step is in error. Undefined for a stale report
+ * (an older attempt, or a step no longer awaiting judgement). Pure.
+ */
+export function settle(step: ReportedStep, attempt: number): Settlement | undefined {
+  if (step.attempts !== attempt) return undefined;
+  if (step.state === 'enqueued_for_orchestration') return { step, to: 'complete' };
+  if (step.state !== 'enqueued_as_error_for_orchestration') return undefined;
+  if (mayRetry(step, step.attempts, step.error?.permanent === true)) {
+    return { step, to: 'waiting_for_retry', retryInMs: retryDelayMs(step, step.attempts) };
   }
-  await transitionStep(tx, message.step_uuid, step.state, stepState, meta);
-  const evaluation = await evaluateTask(tx, queue, new TaskMover(tx, task));
-  return {
-    stepName: step.name,
-    stepState,
-    attempt: message.attempt,
-    ...(retryInMs !== undefined ? { retryInMs } : {}),
-    evaluation,
-  };
+  return { step, to: 'error' };
+}
+
+/** Writes a batch of settlements in one statement (tasker.settle_steps). */
+export async function settleSteps(tx: Queryable, settlements: readonly Settlement[]): Promise<void> {
+  if (settlements.length === 0) return;
+  const payload = settlements.map(({ step, to, retryInMs }) => {
+    assertStepTransition(step.state, to);
+    return {
+      step_uuid: step.step_uuid,
+      from: step.state,
+      to,
+      retry_in_ms: retryInMs ?? null,
+      metadata: { attempt: step.attempts },
+    };
+  });
+  await tx.query('SELECT tasker.settle_steps($1::jsonb)', [JSON.stringify(payload)]);
 }

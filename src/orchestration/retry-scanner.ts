@@ -1,8 +1,7 @@
 import type { Database } from '../db/database.js';
-import type { PgmqClient } from '../messaging/pgmq-client.js';
 import type { TaskState } from '../state/task-state-machine.js';
-import { evaluateTask, TaskMover, type EvaluationOutcome } from './task-evaluator.js';
-import type { LockedTask } from './task-lock.js';
+import { orchestrate } from './orchestrate.js';
+import type { EvaluationOutcome } from './task-evaluator.js';
 
 /** Task states in which a step may be waiting for its retry backoff to elapse. */
 const RETRY_WAITING_STATES: readonly TaskState[] = [
@@ -13,32 +12,29 @@ const RETRY_WAITING_STATES: readonly TaskState[] = [
 
 /**
  * Re-evaluates tasks that have a step whose retry backoff has elapsed, so the step is
- * enqueued again. Tasks another orchestrator is working on are skipped (SKIP LOCKED) and
- * picked up on a later scan. Resolves to the evaluations made, for telemetry.
+ * enqueued again, in one transaction. Tasks another orchestrator is working on are skipped
+ * (SKIP LOCKED) and picked up on a later scan. Resolves to the evaluations made, for telemetry.
  */
 export async function enqueueDueRetries(
   db: Database,
-  queue: PgmqClient,
   limit = 100,
 ): Promise<Array<{ taskUuid: string; outcome: EvaluationOutcome }>> {
+  // Only tasks that can still retry: a finished task may keep a step waiting_for_retry (its
+  // sibling failed for good), and such steps must neither crowd out live ones nor cost a scan.
   const due = await db.query<{ task_uuid: string }>(
-    `SELECT DISTINCT task_uuid FROM tasker.workflow_steps
-      WHERE state = 'waiting_for_retry' AND next_attempt_at <= now() LIMIT $1`,
-    [limit],
+    `SELECT DISTINCT s.task_uuid FROM tasker.workflow_steps s JOIN tasker.tasks t ON t.task_uuid = s.task_uuid
+      WHERE s.state = 'waiting_for_retry' AND s.next_attempt_at <= now() AND t.status = ANY($2) LIMIT $1`,
+    [limit, RETRY_WAITING_STATES],
   );
-  const done: Array<{ taskUuid: string; outcome: EvaluationOutcome }> = [];
-  for (const { task_uuid: taskUuid } of due.rows) {
-    const outcome = await db.transaction(async (tx) => {
-      const { rows } = await tx.query<LockedTask>(
-        `SELECT task_uuid, namespace, name, status, traceparent FROM tasker.tasks
-          WHERE task_uuid = $1 AND status = ANY($2) FOR UPDATE SKIP LOCKED`,
-        [taskUuid, RETRY_WAITING_STATES],
-      );
-      const task = rows[0];
-      if (!task) return undefined;
-      return evaluateTask(tx, queue, new TaskMover(tx, task));
-    });
-    if (outcome) done.push({ taskUuid, outcome });
-  }
-  return done;
+  if (due.rows.length === 0) return [];
+  const outcomes = await db.transaction((tx) =>
+    orchestrate(
+      tx,
+      due.rows.map((row) => ({ kind: 'reevaluate' as const, taskUuid: row.task_uuid })),
+      { skipLocked: true },
+    ),
+  );
+  return outcomes.flatMap((outcome) =>
+    outcome && outcome.kind !== 'result' ? [{ taskUuid: outcome.taskUuid, outcome: outcome.evaluation }] : [],
+  );
 }

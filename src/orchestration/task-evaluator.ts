@@ -1,10 +1,6 @@
-import type { Queryable } from '../db/database.js';
-import { TaskerError } from '../errors.js';
-import type { PgmqClient } from '../messaging/pgmq-client.js';
-import { transitionTask } from '../persistence/transitions.js';
-import type { TaskState } from '../state/task-state-machine.js';
+import { assertTransition as assertTaskTransition, type TaskState } from '../state/task-state-machine.js';
 import { decideTask, type TaskDecision } from './evaluate.js';
-import { enqueueSteps, loadSteps, type StepRow } from './step-enqueuer.js';
+import type { StepRow } from './step-enqueuer.js';
 import type { LockedTask } from './task-lock.js';
 
 /** One state change made inside an orchestration transaction, reported after commit. */
@@ -24,69 +20,63 @@ export interface EvaluationOutcome {
 }
 
 /**
- * Walks a task through its states while holding its lock: each step is a compare-and-swap
- * that must succeed, since the lock rules out a concurrent orchestrator.
+ * The moves planned for one locked task, each checked against the task state machine as it
+ * is made. Nothing is written here: {@link advanceTasks} writes the plans of a batch at once.
  */
 export class TaskMover {
   readonly changes: TaskChange[] = [];
+  readonly metadata: Array<Record<string, unknown>> = [];
+  readonly startState: TaskState;
 
-  constructor(
-    private readonly tx: Queryable,
-    readonly task: LockedTask,
-  ) {}
+  constructor(readonly task: LockedTask) {
+    this.startState = task.status;
+  }
 
   get state(): TaskState {
     return this.task.status;
   }
 
-  async move(to: TaskState, metadata: Record<string, unknown> = {}): Promise<void> {
+  move(to: TaskState, metadata: Record<string, unknown> = {}): void {
     const from = this.task.status;
-    if (!(await transitionTask(this.tx, this.task.task_uuid, from, to, metadata))) {
-      throw new TaskerError('STATE_CONFLICT', `task ${this.task.task_uuid} changed state under its lock (${from})`);
-    }
+    assertTaskTransition(from, to);
     this.changes.push({ from, to });
+    this.metadata.push(metadata);
     this.task.status = to;
   }
 }
 
 /**
- * Looks at a locked task's steps and moves it on: enqueue what became viable, or finish it,
- * or park it waiting for dependencies or a retry. Runs in the caller's transaction.
+ * Decides what happens to a locked task from its steps and plans the moves: enqueue what
+ * became viable, finish it, or park it waiting for dependencies or a retry. Pure.
  */
-export async function evaluateTask(
-  tx: Queryable,
-  queue: PgmqClient,
-  mover: TaskMover,
-): Promise<EvaluationOutcome> {
-  const { task } = mover;
-  const steps = await loadSteps(tx, task.task_uuid);
+export function planEvaluation(mover: TaskMover, steps: readonly StepRow[]): EvaluationOutcome {
   const decision = decideTask(steps);
   const viable = steps.filter((step) => step.viable);
   let enqueued: StepRow[] = [];
   if (mover.state !== 'enqueuing_steps' && mover.state !== 'evaluating_results') {
-    await mover.move('evaluating_results');
+    mover.move('evaluating_results');
   }
   switch (decision) {
     case 'enqueue':
-      if (mover.state === 'evaluating_results') await mover.move('enqueuing_steps');
-      enqueued = await enqueueSteps(tx, queue, task, viable);
-      await mover.move('steps_in_process', { enqueued: enqueued.map((step) => step.name) });
+      if (mover.state === 'evaluating_results') mover.move('enqueuing_steps');
+      enqueued = viable;
+      mover.move('steps_in_process', { enqueued: enqueued.map((step) => step.name) });
       break;
     case 'complete':
-      await mover.move('complete');
+      mover.move('complete');
       break;
     case 'fail':
-      await mover.move('blocked_by_failures');
-      await mover.move('error');
+      mover.move('blocked_by_failures');
+      mover.move('error');
       break;
     case 'blocked':
-      await mover.move('blocked_by_failures');
+      mover.move('blocked_by_failures');
       break;
     case 'waiting_for_retry':
-      await mover.move('waiting_for_retry');
+      mover.move('waiting_for_retry');
       break;
     case 'waiting_for_dependencies':
-      await mover.move('waiting_for_dependencies');
+      mover.move('waiting_for_dependencies');
       break;
   }
   return { decision, changes: mover.changes, enqueued, viable: viable.length, final: mover.state };

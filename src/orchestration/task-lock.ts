@@ -12,13 +12,27 @@ export interface LockedTask {
 }
 
 /**
- * Locks a task for the rest of the transaction. Every orchestration change to a task and its
- * steps happens under this lock, so two orchestrators take turns instead of racing.
+ * Locks tasks for the rest of the transaction, in uuid order so that two orchestrators locking
+ * overlapping batches cannot deadlock. Every orchestration change to a task and its steps
+ * happens under this lock, so orchestrators take turns instead of racing. With `skipLocked`,
+ * tasks another orchestrator holds are left out (a later scan picks them up).
  */
-export async function lockTask(tx: Queryable, taskUuid: string): Promise<LockedTask | undefined> {
+export async function lockTasks(
+  tx: Queryable,
+  taskUuids: readonly string[],
+  options: { skipLocked?: boolean; statuses?: readonly TaskState[] } = {},
+): Promise<Map<string, LockedTask>> {
   const { rows } = await tx.query<LockedTask>(
-    'SELECT task_uuid, namespace, name, status, traceparent FROM tasker.tasks WHERE task_uuid = $1 FOR UPDATE',
-    [taskUuid],
+    `SELECT task_uuid, namespace, name, status, traceparent FROM tasker.tasks
+      WHERE task_uuid = ANY($1) ${options.statuses ? 'AND status = ANY($2)' : ''}
+      ORDER BY task_uuid
+      FOR UPDATE ${options.skipLocked ? 'SKIP LOCKED' : ''}`,
+    options.statuses ? [taskUuids, options.statuses] : [taskUuids],
   );
-  return rows[0];
+  return new Map(rows.map((row) => [row.task_uuid, row]));
+}
+
+/** Locks one task; undefined when there is none. */
+export async function lockTask(tx: Queryable, taskUuid: string): Promise<LockedTask | undefined> {
+  return (await lockTasks(tx, [taskUuid])).get(taskUuid);
 }

@@ -28,12 +28,14 @@ export interface NewTask {
   context: unknown;
   correlationId?: string;
   idempotencyKey?: string;
+  /** True when this template is known to be stored already (skips the upsert). */
+  templateStored?: boolean;
   /** W3C traceparent of the task's span, and of its creator's span when there is one. */
   traceparent?: string;
   parentTraceparent?: string;
 }
 
-/** Records the template a task runs, so orchestrators and operators can see it later. */
+/** Records the template a task runs, so workers (event declarations) and operators can see it. */
 async function upsertTemplate(tx: Queryable, template: TaskTemplate): Promise<void> {
   await tx.query('INSERT INTO tasker.namespaces (name) VALUES ($1) ON CONFLICT DO NOTHING', [template.namespace]);
   const { source: _source, ...definition } = template;
@@ -46,6 +48,8 @@ async function upsertTemplate(tx: Queryable, template: TaskTemplate): Promise<vo
     [template.namespace, template.name, template.version, JSON.stringify(definition)],
   );
 }
+
+
 
 /**
  * Inserts a task with its whole DAG (steps, edges, first transitions) in the caller's
@@ -61,7 +65,7 @@ export async function insertTask(tx: Queryable, input: NewTask): Promise<{ taskU
     );
     if (existing.rows[0]) return { taskUuid: existing.rows[0].task_uuid, created: false };
   }
-  await upsertTemplate(tx, template);
+  if (!input.templateStored) await upsertTemplate(tx, template);
   const taskUuid = uuidv7();
   const inserted = await tx.query(
     `INSERT INTO tasker.tasks (task_uuid, namespace, name, version, context, status, correlation_id, idempotency_key,

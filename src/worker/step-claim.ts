@@ -1,8 +1,6 @@
 import type { Queryable } from '../db/database.js';
-import { STEP_RESULTS_QUEUE, type StepResultMessage } from '../engine/queues.js';
-import type { PgmqClient } from '../messaging/pgmq-client.js';
-import { transitionStep } from '../persistence/transitions.js';
-import type { StepState } from '../state/step-state-machine.js';
+import { STEP_RESULTS_QUEUE } from '../engine/queues.js';
+import type { QueueMessage } from '../messaging/pgmq-client.js';
 
 /** A step a worker has claimed for one attempt, with everything its handler needs. */
 export interface ClaimedStep {
@@ -21,87 +19,52 @@ export interface ClaimedStep {
   dependency_results: Record<string, unknown>;
 }
 
-interface StepForClaim extends Omit<ClaimedStep, 'attempt' | 'dependency_results'> {
-  state: StepState;
-  attempts: number;
-}
-
 /** What the claim found. */
 export type ClaimOutcome =
-  | { kind: 'claimed'; step: ClaimedStep }
+  | { outcome: 'claimed'; step: ClaimedStep }
   /** The previous attempt's worker died mid-step: that attempt is reported as failed. */
-  | { kind: 'lost'; stepName: string; attempt: number }
+  | { outcome: 'lost'; step_name: string; attempt: number }
   /** The message is for a step that moved on (cancelled, resolved, already reported). */
-  | { kind: 'stale' };
+  | { outcome: 'stale' };
+
+/** Extra seconds a claimed message stays invisible beyond the step's timeout. */
+export const VISIBILITY_MARGIN_SECONDS = 10;
+
+interface ClaimRow {
+  msg_id: number;
+  read_ct: number;
+  enqueued_at: Date;
+  vt: Date;
+  headers: Record<string, unknown> | null;
+  claim: ClaimOutcome;
+}
 
 /**
- * Claims a step for an attempt (enqueued → in_progress, attempts + 1) in the caller's
- * transaction. A redelivered message for a step still in_progress means its worker died:
- * that attempt is recorded as lost and reported as a failure, so the orchestrator's retry
- * policy (and attempt count) applies to it like any other failure.
+ * Reads up to `qty` messages of a worker queue and claims each one's step, in one statement
+ * (tasker.read_and_claim_steps): one round trip and one commit for a whole batch. A claim moves
+ * the step enqueued → in_progress (attempts + 1) and hides its message until the step's timeout
+ * has passed. A redelivered message for a step still in_progress means its worker died: that
+ * attempt is recorded as lost and reported as a failure, so the orchestrator's retry policy
+ * (and attempt count) applies to it like to any other failure. Lost and stale messages are
+ * archived.
  */
-export async function claimStep(
-  tx: Queryable,
-  queue: PgmqClient,
-  stepUuid: string,
+export async function readAndClaimSteps(
+  db: Queryable,
+  queue: string,
+  qty: number,
+  readVisibilitySeconds: number,
   workerId: string,
-): Promise<ClaimOutcome> {
-  const { rows } = await tx.query<StepForClaim>(
-    `SELECT s.step_uuid, s.name AS step_name, s.state, s.attempts, s.handler_callable, s.handler_initialization,
-            s.timeout_seconds, t.task_uuid, t.namespace, t.name AS task_name, t.version, t.correlation_id, t.context
-       FROM tasker.workflow_steps s JOIN tasker.tasks t ON t.task_uuid = s.task_uuid
-      WHERE s.step_uuid = $1
-      FOR UPDATE OF s`,
-    [stepUuid],
+): Promise<Array<QueueMessage<ClaimOutcome>>> {
+  const { rows } = await db.query<ClaimRow>(
+    'SELECT msg_id, read_ct, enqueued_at, vt, headers, claim FROM tasker.read_and_claim_steps($1, $2, $3, $4, $5, $6)',
+    [queue, qty, readVisibilitySeconds, workerId, VISIBILITY_MARGIN_SECONDS, STEP_RESULTS_QUEUE],
   );
-  const row = rows[0];
-  if (!row) return { kind: 'stale' };
-
-  if (row.state === 'in_progress') {
-    const error = {
-      name: 'WorkerLost',
-      message: `attempt ${row.attempts} was lost: its worker stopped before reporting a result`,
-      permanent: false,
-    };
-    await tx.query(
-      `UPDATE tasker.step_attempts SET outcome = 'lost', error = $3::jsonb, finished_at = now()
-        WHERE step_uuid = $1 AND attempt = $2 AND outcome = 'running'`,
-      [stepUuid, row.attempts, JSON.stringify(error)],
-    );
-    await tx.query('UPDATE tasker.workflow_steps SET error = $2::jsonb WHERE step_uuid = $1', [
-      stepUuid,
-      JSON.stringify(error),
-    ]);
-    await transitionStep(tx, stepUuid, 'in_progress', 'enqueued_as_error_for_orchestration', {
-      attempt: row.attempts,
-      lost: true,
-    });
-    const report: StepResultMessage = { task_uuid: row.task_uuid, step_uuid: stepUuid, attempt: row.attempts };
-    await queue.send(STEP_RESULTS_QUEUE, report, { tx });
-    return { kind: 'lost', stepName: row.step_name, attempt: row.attempts };
-  }
-  if (row.state !== 'enqueued') return { kind: 'stale' };
-
-  const attempt = row.attempts + 1;
-  await tx.query('UPDATE tasker.workflow_steps SET attempts = $2 WHERE step_uuid = $1', [stepUuid, attempt]);
-  await transitionStep(tx, stepUuid, 'enqueued', 'in_progress', { attempt, worker: workerId });
-  await tx.query(
-    `INSERT INTO tasker.step_attempts (step_uuid, attempt, outcome, worker_id) VALUES ($1, $2, 'running', $3)`,
-    [stepUuid, attempt, workerId],
-  );
-  const parents = await tx.query<{ name: string; result: unknown }>(
-    `SELECT p.name, p.result FROM tasker.workflow_step_edges e
-       JOIN tasker.workflow_steps p ON p.step_uuid = e.from_step_uuid
-      WHERE e.to_step_uuid = $1`,
-    [stepUuid],
-  );
-  const { state: _state, attempts: _attempts, ...claimed } = row;
-  return {
-    kind: 'claimed',
-    step: {
-      ...claimed,
-      attempt,
-      dependency_results: Object.fromEntries(parents.rows.map((parent) => [parent.name, parent.result])),
-    },
-  };
+  return rows.map((row) => ({
+    msgId: row.msg_id,
+    readCount: row.read_ct,
+    enqueuedAt: row.enqueued_at,
+    vt: row.vt,
+    headers: row.headers,
+    message: row.claim,
+  }));
 }

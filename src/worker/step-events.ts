@@ -13,11 +13,13 @@ export interface StepEventPublisher {
 export interface AttemptEvents {
   /** Validates and buffers one event; throws into the handler when it is not allowed. */
   publish(name: string, payload: unknown): void;
+  /** True when {@link persist} has events to write for this outcome (a transaction is needed). */
+  persists(succeeded: boolean): boolean;
   /** In the transaction that records the attempt's outcome: writes what must be durable. */
   persist(tx: Queryable, succeeded: boolean): Promise<void>;
   /**
    * After that transaction committed: in-process delivery. A promise means in-process
    * subscribers are full (`block` overflow strategy) and the worker should wait for room.
    */
-  release(): Promise<void> | undefined;
+  release(succeeded: boolean): Promise<void> | undefined;
 }

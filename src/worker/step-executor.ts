@@ -1,19 +1,14 @@
 import type { Database } from '../db/database.js';
-import type { StepMessage } from '../engine/queues.js';
-import type { PgmqClient, QueueMessage } from '../messaging/pgmq-client.js';
+import type { QueueMessage } from '../messaging/pgmq-client.js';
 import type { StepHandler } from './handler-module.js';
 import { runHandler } from './run-handler.js';
-import { claimStep, type ClaimedStep } from './step-claim.js';
+import type { ClaimedStep, ClaimOutcome } from './step-claim.js';
 import type { StepEventPublisher } from './step-events.js';
 import { reportAttempt, type AttemptOutcome } from './step-report.js';
-
-/** Extra seconds a claimed message stays invisible beyond the step's timeout. */
-const VISIBILITY_MARGIN_SECONDS = 10;
 
 /** What a worker needs to run steps. */
 export interface StepExecutorDeps {
   db: Database;
-  queue: PgmqClient;
   workerId: string;
   handlers: ReadonlyMap<string, StepHandler>;
   events: StepEventPublisher;
@@ -22,40 +17,37 @@ export interface StepExecutorDeps {
 
 /** Told about each attempt (telemetry hooks in here). */
 export interface StepObserver {
-  attemptStarted?(step: ClaimedStep, headers: Record<string, unknown>): void;
+  /** After the claim committed; `message` names the queue message the attempt came from. */
+  attemptStarted?(step: ClaimedStep, headers: Record<string, unknown>, message?: { queue: string; msgId: number }): void;
+  /** Just before the handler is called. */
+  beforeHandle?(step: ClaimedStep): void;
+  /** The handler returned, threw or timed out; the outcome is not reported yet. */
+  afterHandle?(step: ClaimedStep, outcome: AttemptOutcome): void;
   attemptFinished?(step: ClaimedStep, outcome: AttemptOutcome, reported: boolean): void;
   attemptLost?(stepName: string, attempt: number): void;
 }
 
 /**
- * Runs one message of a worker queue: claim the step, run its handler, record and report
- * the outcome. The message is archived in the transaction that reports the outcome, so a
- * worker that dies before that leaves it to come back after the visibility timeout.
+ * Runs one claimed message of a worker queue (see readAndClaimSteps): run the step's handler,
+ * record and report the outcome. The message is archived by the statement that reports the
+ * outcome, so a worker that dies before that leaves it to come back after the visibility timeout.
  */
-export async function executeStepMessage(
+export async function executeClaimedStep(
   deps: StepExecutorDeps,
   queueName: string,
-  message: QueueMessage<StepMessage>,
+  message: QueueMessage<ClaimOutcome>,
 ): Promise<void> {
-  const { db, queue } = deps;
-  const claim = await db.transaction(async (tx) => {
-    const outcome = await claimStep(tx, queue, message.message.step_uuid, deps.workerId);
-    if (outcome.kind === 'claimed') {
-      const vt = outcome.step.timeout_seconds + VISIBILITY_MARGIN_SECONDS;
-      await queue.setVt(queueName, message.msgId, vt, tx);
-    } else {
-      await queue.archive(queueName, message.msgId, tx);
-    }
-    return outcome;
-  });
-  if (claim.kind !== 'claimed') {
-    if (claim.kind === 'lost') deps.observer?.attemptLost?.(claim.stepName, claim.attempt);
+  const { db } = deps;
+  const claim = message.message;
+  if (claim.outcome !== 'claimed') {
+    if (claim.outcome === 'lost') deps.observer?.attemptLost?.(claim.step_name, claim.attempt);
     return;
   }
   const step = claim.step;
-  deps.observer?.attemptStarted?.(step, message.headers ?? {});
+  deps.observer?.attemptStarted?.(step, message.headers ?? {}, { queue: queueName, msgId: message.msgId });
   const events = await deps.events.begin(step);
   const handler = deps.handlers.get(step.handler_callable);
+  deps.observer?.beforeHandle?.(step);
   const outcome: AttemptOutcome = handler
     ? await runHandler(
         handler,
@@ -82,12 +74,16 @@ export async function executeStepMessage(
           permanent: true,
         },
       };
-  const reported = await db.transaction(async (tx) => {
-    const ok = await reportAttempt(tx, queue, step, outcome);
-    if (ok) await events.persist(tx, outcome.ok);
-    await queue.archive(queueName, message.msgId, tx);
-    return ok;
-  });
-  if (reported) await events.release();
+  deps.observer?.afterHandle?.(step, outcome);
+  // Durable events go out in the transaction that records the outcome (the outbox);
+  // without any, the report is one statement.
+  const reported = events.persists(outcome.ok)
+    ? await db.transaction(async (tx) => {
+        const ok = await reportAttempt(tx, step, outcome, queueName, message.msgId);
+        if (ok) await events.persist(tx, outcome.ok);
+        return ok;
+      })
+    : await reportAttempt(db, step, outcome, queueName, message.msgId);
+  if (reported) await events.release(outcome.ok);
   deps.observer?.attemptFinished?.(step, outcome, reported);
 }

@@ -1,12 +1,13 @@
 import { hostname } from 'node:os';
 import type { Database } from '../db/database.js';
 import { ensureNamespaceQueues } from '../engine/namespace-queues.js';
-import { workerQueue, type StepMessage } from '../engine/queues.js';
+import { workerQueue } from '../engine/queues.js';
 import { logger } from '../logging/logger.js';
 import { PgmqClient } from '../messaging/pgmq-client.js';
 import { startQueueConsumer, type QueueConsumer } from '../messaging/queue-consumer.js';
 import type { StepHandler } from './handler-module.js';
-import { executeStepMessage, type StepObserver } from './step-executor.js';
+import { readAndClaimSteps, type ClaimOutcome } from './step-claim.js';
+import { executeClaimedStep, type StepObserver } from './step-executor.js';
 import type { StepEventPublisher } from './step-events.js';
 
 /** Worker settings (`[worker]` in the configuration). */
@@ -36,29 +37,31 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const queue = new PgmqClient(options.db);
   const deps = {
     db: options.db,
-    queue,
     workerId: id,
     handlers: options.handlers,
     events: options.events,
     ...(options.observer ? { observer: options.observer } : {}),
   };
+  // Until a step is claimed its message hides for this long; the claim extends it to the step's timeout.
+  const visibilityTimeoutSeconds = options.visibilityTimeoutSeconds ?? 30;
   const consumers: QueueConsumer[] = [];
   try {
     for (const namespace of options.namespaces) {
       const queueName = workerQueue(namespace);
       await ensureNamespaceQueues(options.db, namespace);
       consumers.push(
-        await startQueueConsumer<StepMessage>({
+        await startQueueConsumer<ClaimOutcome>({
           db: options.db,
           client: queue,
           queue: queueName,
           batchSize: options.concurrency ?? 10,
-          visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 30,
+          visibilityTimeoutSeconds,
           pollIntervalMs: options.pollIntervalMs ?? 1000,
+          read: (qty) => readAndClaimSteps(options.db, queueName, qty, visibilityTimeoutSeconds, id),
           handle: async (messages) => {
             await Promise.all(
               messages.map((message) =>
-                executeStepMessage(deps, queueName, message).catch((error: unknown) =>
+                executeClaimedStep(deps, queueName, message).catch((error: unknown) =>
                   // The message comes back after its visibility timeout and is tried again.
                   logger.error({ err: error, queue: queueName, msgId: message.msgId }, 'step message failed'),
                 ),

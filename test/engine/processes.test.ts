@@ -55,7 +55,9 @@ describe('workflows as separate processes on the real server', { timeout: 300_00
     } catch (error) {
       // Type errors in files being edited elsewhere do not stop tsc from emitting.
       if (!existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) throw error;
-      console.warn(`tsc reported errors; running the emitted dist/ anyway:\n${(error as { stdout?: string }).stdout}`);
+      console.warn(
+        `tsc reported errors; running the emitted dist/ anyway:\n${(error as { stdout?: string }).stdout}`,
+      );
     }
     templates = await loadTemplates(
       ['examples/dags/templates', 'examples/order_fulfillment/templates', ENGINE_TEMPLATES].map((dir) =>
@@ -121,7 +123,11 @@ describe('workflows as separate processes on the real server', { timeout: 300_00
   }
 
   it('runs the examples with the orchestrator and the workers in their own processes', async () => {
-    const processes = [orchestrator(), worker('dag_examples', DAG_HANDLERS), worker('fulfillment', ORDER_HANDLERS)];
+    const processes = [
+      orchestrator(),
+      worker('dag_examples', DAG_HANDLERS),
+      worker('fulfillment', ORDER_HANDLERS),
+    ];
     await ready(...processes);
     const [, dagWorker, orderWorker] = processes as [TaskerProcess, TaskerProcess, TaskerProcess];
     const dags: Array<[string, string, string]> = [
@@ -130,7 +136,9 @@ describe('workflows as separate processes on the real server', { timeout: 300_00
       ['tree_workflow', 'tree_final_convergence', N64],
       ['mixed_dag_workflow', 'dag_finalize', N64],
     ];
-    const dagTasks = await Promise.all(dags.map(([name]) => create('dag_examples', name, { even_number: 6 })));
+    const dagTasks = await Promise.all(
+      dags.map(([name]) => create('dag_examples', name, { even_number: 6 })),
+    );
     const orderTask = await create('fulfillment', 'fulfill_order', {
       order_id: 'ord-2002',
       customer_id: 'cus-9',
@@ -141,13 +149,17 @@ describe('workflows as separate processes on the real server', { timeout: 300_00
       const task = await waitForTask(testDb.db, dagTasks[i]!, WAIT);
       expect([task.name, task.status]).toEqual([dags[i]![0], 'complete']);
       expect(step(task, last).result).toEqual({ value: expected });
-      expect(await attemptWorkers(task.task_uuid)).toEqual([expect.stringMatching(new RegExp(`-${dagWorker.pid}$`))]);
+      expect(await attemptWorkers(task.task_uuid)).toEqual([
+        expect.stringMatching(new RegExp(`-${dagWorker.pid}$`)),
+      ]);
     }
     const order = await waitForTask(testDb.db, orderTask, WAIT);
     expect(order.status).toBe('complete');
     expect(step(order, 'validate_order').result).toEqual({ order_id: 'ord-2002', total: 7.5, item_count: 1 });
     expect(step(order, 'ship_order').result).toMatchObject({ carrier: 'demo-carrier' });
-    expect(await attemptWorkers(orderTask)).toEqual([expect.stringMatching(new RegExp(`-${orderWorker.pid}$`))]);
+    expect(await attemptWorkers(orderTask)).toEqual([
+      expect.stringMatching(new RegExp(`-${orderWorker.pid}$`)),
+    ]);
 
     const all = [...dagTasks, orderTask];
     expect(await stepsWithoutOneSuccess(all)).toEqual([]);
@@ -167,9 +179,10 @@ describe('workflows as separate processes on the real server', { timeout: 300_00
     await eventually(
       'attempt 1 of crashy to start',
       async () => {
-        const runs = await testDb.db.query('SELECT 1 FROM engine_test_runs WHERE step_uuid = $1 AND attempt = 1', [
-          crashy,
-        ]);
+        const runs = await testDb.db.query(
+          'SELECT 1 FROM engine_test_runs WHERE step_uuid = $1 AND attempt = 1',
+          [crashy],
+        );
         return runs.rows.length > 0 ? true : undefined;
       },
       120_000,
@@ -227,7 +240,9 @@ describe('workflows as separate processes on the real server', { timeout: 300_00
     for (let i = 0; i < numbers.length; i += 20) {
       const batch = numbers.slice(i, i + 20);
       taskUuids.push(
-        ...(await Promise.all(batch.map((n) => create('dag_examples', 'linear_workflow', { even_number: n })))),
+        ...(await Promise.all(
+          batch.map((n) => create('dag_examples', 'linear_workflow', { even_number: n })),
+        )),
       );
     }
     await eventually(
@@ -243,7 +258,12 @@ describe('workflows as separate processes on the real server', { timeout: 300_00
       500,
     );
 
-    const { rows: results } = await testDb.db.query<{ task_uuid: string; status: string; n: number; value: string }>(
+    const { rows: results } = await testDb.db.query<{
+      task_uuid: string;
+      status: string;
+      n: number;
+      value: string;
+    }>(
       `SELECT t.task_uuid, t.status, (t.context->>'even_number')::int AS n, s.result->>'value' AS value
          FROM tasker.tasks t JOIN tasker.workflow_steps s ON s.task_uuid = t.task_uuid AND s.name = 'linear_step_4'`,
     );
@@ -253,7 +273,8 @@ describe('workflows as separate processes on the real server', { timeout: 300_00
     }
 
     const { tasks, steps } = await expectConsistentHistories(testDb.db, taskUuids);
-    for (const [taskUuid, history] of tasks) expect([taskUuid, statesOf(history)]).toEqual([taskUuid, LINEAR_TASK_CHAIN]);
+    for (const [taskUuid, history] of tasks)
+      expect([taskUuid, statesOf(history)]).toEqual([taskUuid, LINEAR_TASK_CHAIN]);
     expect(steps.size).toBe(800);
     for (const [key, history] of steps) expect([key, statesOf(history)]).toEqual([key, STEP_CHAIN]);
 
@@ -262,6 +283,16 @@ describe('workflows as separate processes on the real server', { timeout: 300_00
     );
     expect(attempts).toEqual([{ outcome: 'success', attempt: 1, n: 800 }]);
     expect(await stepsWithoutOneSuccess(taskUuids)).toEqual([]);
+    // Every message was sent once and consumed: no step attempt was enqueued twice.
+    const { rows: queues } = await testDb.db.query(
+      `SELECT (SELECT count(*) FROM pgmq.a_orchestration_task_requests)::int AS requests,
+              (SELECT count(*) FROM pgmq.a_worker_dag_examples_queue)::int AS steps,
+              (SELECT count(*) FROM pgmq.a_orchestration_step_results)::int AS results,
+              (SELECT count(*) FROM pgmq.q_orchestration_task_requests)::int
+                + (SELECT count(*) FROM pgmq.q_worker_dag_examples_queue)::int
+                + (SELECT count(*) FROM pgmq.q_orchestration_step_results)::int AS unconsumed`,
+    );
+    expect(queues).toEqual([{ requests: 200, steps: 800, results: 800, unconsumed: 0 }]);
   });
 
   it('finishes the step in hand and exits 0 on SIGTERM', async () => {
@@ -275,6 +306,7 @@ describe('workflows as separate processes on the real server', { timeout: 300_00
       );
       return rows.length > 0 ? true : undefined;
     });
+    const { rows: clock } = await testDb.db.query<{ now: Date }>('SELECT now() AS now');
     stopping.child.kill('SIGTERM');
     expect(await stopping.exited).toEqual({ code: 0, signal: null });
     expect(stopping.stderr()).toMatch(/worker: SIGTERM, finishing work in hand/);
@@ -282,7 +314,16 @@ describe('workflows as separate processes on the real server', { timeout: 300_00
     const task = await waitForTask(testDb.db, taskUuid, WAIT);
     expect(task.status).toBe('complete');
     expect(step(task, 'unhurried')).toMatchObject({ state: 'complete', attempts: 1, result: { attempt: 1 } });
-    expect((await attemptOutcomes(testDb.db, taskUuid, 'unhurried')).map((a) => a.outcome)).toEqual(['success']);
+    expect((await attemptOutcomes(testDb.db, taskUuid, 'unhurried')).map((a) => a.outcome)).toEqual([
+      'success',
+    ]);
+    // The attempt was in hand at the signal: it finished after it.
+    const { rows: finished } = await testDb.db.query<{ after: boolean }>(
+      `SELECT a.finished_at > $2 AS after FROM tasker.step_attempts a JOIN tasker.workflow_steps s USING (step_uuid)
+        WHERE s.task_uuid = $1`,
+      [taskUuid, clock[0]!.now],
+    );
+    expect(finished).toEqual([{ after: true }]);
     await expectConsistentHistories(testDb.db, [taskUuid]);
   });
 
@@ -319,18 +360,30 @@ describe('workflows as separate processes on the real server', { timeout: 300_00
       );
       expect([1, 2]).toContain(code);
       expect(stdout).toBe('');
-      expect(stderr.trim().split('\n')).toEqual([expect.stringMatching(/^tasker: --context is not valid JSON: /)]);
+      expect(stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(/^tasker: --context is not valid JSON: /),
+      ]);
       expect(await taskCount()).toBe(0);
     });
 
     it('refuses a context failing the input schema and an unknown template', async () => {
       const invalid = await runTasker(
-        ['task', 'create', ENGINE_TEMPLATES, '--task', 'engine_test/echo_context', '--context', '{"message": 7}'],
+        [
+          'task',
+          'create',
+          ENGINE_TEMPLATES,
+          '--task',
+          'engine_test/echo_context',
+          '--context',
+          '{"message": 7}',
+        ],
         env,
       );
       expect(invalid.code).toBe(1);
       expect(invalid.stderr.trim().split('\n')).toEqual([
-        expect.stringMatching(/^tasker: task context does not match the input_schema of engine_test\/echo_context@1\.0\.0/),
+        expect.stringMatching(
+          /^tasker: task context does not match the input_schema of engine_test\/echo_context@1\.0\.0/,
+        ),
       ]);
       const unknown = await runTasker(
         ['task', 'create', ENGINE_TEMPLATES, '--task', 'engine_test/echo_context@2.0.0', '--context', '{}'],
@@ -338,7 +391,9 @@ describe('workflows as separate processes on the real server', { timeout: 300_00
       );
       expect(unknown.code).toBe(1);
       expect(unknown.stderr.trim().split('\n')).toEqual([
-        expect.stringMatching(/^tasker: no template engine_test\/echo_context@2\.0\.0 \(versions: 1\.0\.0\)$/),
+        expect.stringMatching(
+          /^tasker: no template engine_test\/echo_context@2\.0\.0 \(versions: 1\.0\.0\)$/,
+        ),
       ]);
       expect(await taskCount()).toBe(0);
     });
@@ -352,7 +407,15 @@ describe('workflows as separate processes on the real server', { timeout: 300_00
 
     it('prints the failed task and exits 1 when tasker run does not complete it', async () => {
       const { code, stdout } = await runTasker(
-        ['run', ENGINE_TEMPLATES, '--handlers', ENGINE_HANDLERS, '--task', 'engine_test/permanent_failure', '--json'],
+        [
+          'run',
+          ENGINE_TEMPLATES,
+          '--handlers',
+          ENGINE_HANDLERS,
+          '--task',
+          'engine_test/permanent_failure',
+          '--json',
+        ],
         env,
       );
       expect(code).toBe(1);

@@ -413,6 +413,26 @@ describe.each(DATABASE_KINDS)('PgmqClient on %s', (kind) => {
       expect((await client.metrics(q)).queueVisibleLength).toBe(1);
     });
 
+    it('refuses options that would fail every read or spin', async () => {
+      const q = await freshQueue();
+      const base = { db: t.db, client, queue: q, handle: () => Promise.resolve() };
+      await expect(
+        startQueueConsumer({ ...base, batchSize: 0, visibilityTimeoutSeconds: 30, pollIntervalMs: 1000 }),
+      ).rejects.toThrow(/batchSize must be a whole number/);
+      await expect(
+        startQueueConsumer({ ...base, batchSize: 1, visibilityTimeoutSeconds: 30, pollIntervalMs: 0 }),
+      ).rejects.toThrow(/pollIntervalMs must be positive/);
+      await expect(
+        startQueueConsumer({
+          ...base,
+          queue: 'Bad-Name',
+          batchSize: 1,
+          visibilityTimeoutSeconds: 1,
+          pollIntervalMs: 1,
+        }),
+      ).rejects.toMatchObject({ code: 'QUEUE_NAME_INVALID' });
+    });
+
     it('passes errors to onError and carries on', async () => {
       const q = await freshQueue();
       const errors: unknown[] = [];

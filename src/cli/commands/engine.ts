@@ -5,6 +5,7 @@ import { waitForTask } from '../../api/task-finished.js';
 import { startEngine } from '../../engine/local-engine.js';
 import { loadTemplates } from '../../templates/load.js';
 import { assertHandlersExist, loadHandlerModule } from '../../worker/handler-module.js';
+import { openCliTelemetry } from '../cli-telemetry.js';
 import { openRuntime, parseJsonOption, parseTaskRef, serveUntilSignal } from '../runtime.js';
 import { printTask } from '../task-output.js';
 
@@ -25,8 +26,22 @@ export function registerEngine(program: Command): void {
     .action(async () => {
       const runtime = await openRuntime();
       try {
-        const engine = await startEngine({ db: runtime.db, config: runtime.config, orchestrator: true });
-        await serveUntilSignal('orchestrator', () => engine.stop(), runtime.config.worker.shutdown_timeout_ms);
+        const telemetry = await openCliTelemetry(runtime, 'orchestrator', { gauges: true });
+        try {
+          const engine = await startEngine({
+            db: runtime.db,
+            config: runtime.config,
+            orchestrator: true,
+            ...(telemetry.system ? { telemetry: telemetry.system } : {}),
+          });
+          await serveUntilSignal(
+            'orchestrator',
+            () => engine.stop(),
+            runtime.config.worker.shutdown_timeout_ms,
+          );
+        } finally {
+          await telemetry.close();
+        }
       } finally {
         await runtime.close();
       }
@@ -51,12 +66,18 @@ export function registerEngine(program: Command): void {
           }
         }
         assertHandlersExist(module, callables);
-        const engine = await startEngine({
-          db: runtime.db,
-          config: runtime.config,
-          worker: { namespaces: options.namespace, module },
-        });
-        await serveUntilSignal('worker', () => engine.stop(), runtime.config.worker.shutdown_timeout_ms);
+        const telemetry = await openCliTelemetry(runtime, 'worker');
+        try {
+          const engine = await startEngine({
+            db: runtime.db,
+            config: runtime.config,
+            worker: { namespaces: options.namespace, module },
+            ...(telemetry.system ? { telemetry: telemetry.system } : {}),
+          });
+          await serveUntilSignal('worker', () => engine.stop(), runtime.config.worker.shutdown_timeout_ms);
+        } finally {
+          await telemetry.close();
+        }
       } finally {
         await runtime.close();
       }
@@ -66,7 +87,10 @@ export function registerEngine(program: Command): void {
     .command('run')
     .description('run one task to completion in this process (orchestrator and worker together)')
     .argument('<templates...>', 'template files or directories')
-    .requiredOption('--handlers <module>', 'handler module exporting `handlers` (and optionally `subscribers`)')
+    .requiredOption(
+      '--handlers <module>',
+      'handler module exporting `handlers` (and optionally `subscribers`)',
+    )
     .requiredOption('--task <ref>', 'NAMESPACE/NAME[@VERSION] of the template to run')
     .option('--context <json>', 'the task context as JSON', '{}')
     .option('--correlation-id <id>', 'correlation id carried by the task and its events')
@@ -81,29 +105,37 @@ export function registerEngine(program: Command): void {
         const module = await loadHandlerModule(options.handlers);
         const runtime = await openRuntime({ autoMigrate: true });
         try {
-          const templates = await loadTemplates(paths, { defaultDelivery: runtime.config.events.default_delivery });
+          const templates = await loadTemplates(paths, {
+            defaultDelivery: runtime.config.events.default_delivery,
+          });
           const template = templates.get(ref.namespace, ref.name, ref.version);
           assertHandlersExist(
             module,
             template.steps.map((step) => step.handler.callable),
           );
-          const engine = await startEngine({
-            db: runtime.db,
-            config: runtime.config,
-            orchestrator: true,
-            worker: { namespaces: [template.namespace], module },
-          });
+          const telemetry = await openCliTelemetry(runtime, 'run', { gauges: true });
           try {
-            const { taskUuid } = await createTask(runtime.db, {
-              template,
-              context,
-              ...(options.correlationId ? { correlationId: options.correlationId } : {}),
+            const engine = await startEngine({
+              db: runtime.db,
+              config: runtime.config,
+              orchestrator: true,
+              worker: { namespaces: [template.namespace], module },
+              ...(telemetry.system ? { telemetry: telemetry.system } : {}),
             });
-            const task = await waitForTask(runtime.db, taskUuid);
-            printTask(task, options.json === true);
-            if (task.status !== 'complete') process.exitCode = 1;
+            try {
+              const { taskUuid } = await createTask(runtime.db, {
+                template,
+                context,
+                ...(options.correlationId ? { correlationId: options.correlationId } : {}),
+              });
+              const task = await waitForTask(runtime.db, taskUuid);
+              printTask(task, options.json === true);
+              if (task.status !== 'complete') process.exitCode = 1;
+            } finally {
+              await engine.stop();
+            }
           } finally {
-            await engine.stop();
+            await telemetry.close();
           }
         } finally {
           await runtime.close();

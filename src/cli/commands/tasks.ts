@@ -3,13 +3,24 @@ import { cancelTask, resolveStep } from '../../api/manual-actions.js';
 import { waitForTask } from '../../api/task-finished.js';
 import { createTask, getTask } from '../../api/tasks.js';
 import { loadTemplates } from '../../templates/load.js';
+import type { SystemTelemetry } from '../../telemetry/system-telemetry.js';
+import { openCliTelemetry } from '../cli-telemetry.js';
 import { openRuntime, parseJsonOption, parseTaskRef, type Runtime } from '../runtime.js';
 import { printTask } from '../task-output.js';
 
-async function withRuntime(fn: (runtime: Runtime) => Promise<void>): Promise<void> {
+/** Runs `fn` on an open runtime; with `telemetry`, also with the OpenTelemetry SDK when enabled. */
+async function withRuntime(
+  fn: (runtime: Runtime, telemetry: SystemTelemetry | undefined) => Promise<void>,
+  options: { telemetry?: boolean } = {},
+): Promise<void> {
   const runtime = await openRuntime();
   try {
-    await fn(runtime);
+    const telemetry = options.telemetry ? await openCliTelemetry(runtime, 'cli') : undefined;
+    try {
+      await fn(runtime, telemetry?.system);
+    } finally {
+      await telemetry?.close();
+    }
   } finally {
     await runtime.close();
   }
@@ -43,25 +54,33 @@ export function registerTasks(program: Command): void {
       ) => {
         const ref = parseTaskRef(options.task);
         const context = parseJsonOption('--context', options.context);
-        await withRuntime(async ({ db, config }) => {
-          const templates = await loadTemplates(paths, { defaultDelivery: config.events.default_delivery });
-          const template = templates.get(ref.namespace, ref.name, ref.version);
-          const created = await createTask(db, {
-            template,
-            context,
-            ...(options.correlationId ? { correlationId: options.correlationId } : {}),
-            ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}),
-          });
-          if (options.wait) {
-            const finished = await waitForTask(db, created.taskUuid);
-            printTask(finished, options.json === true);
-            if (finished.status !== 'complete') process.exitCode = 1;
-          } else if (options.json) {
-            process.stdout.write(`${JSON.stringify({ task_uuid: created.taskUuid, created: created.created })}\n`);
-          } else {
-            process.stdout.write(`${created.taskUuid}${created.created ? '' : ' (existing, same idempotency key)'}\n`);
-          }
-        });
+        await withRuntime(
+          async ({ db, config }) => {
+            const templates = await loadTemplates(paths, { defaultDelivery: config.events.default_delivery });
+            const template = templates.get(ref.namespace, ref.name, ref.version);
+            const created = await createTask(db, {
+              template,
+              context,
+              ...(options.correlationId ? { correlationId: options.correlationId } : {}),
+              ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}),
+            });
+            if (options.wait) {
+              const finished = await waitForTask(db, created.taskUuid);
+              printTask(finished, options.json === true);
+              if (finished.status !== 'complete') process.exitCode = 1;
+            } else if (options.json) {
+              process.stdout.write(
+                `${JSON.stringify({ task_uuid: created.taskUuid, created: created.created })}\n`,
+              );
+            } else {
+              process.stdout.write(
+                `${created.taskUuid}${created.created ? '' : ' (existing, same idempotency key)'}\n`,
+              );
+            }
+            // With telemetry on, the SDK exports tasker.tasks.requests.total when the command ends.
+          },
+          { telemetry: true },
+        );
       },
     );
 
@@ -80,10 +99,15 @@ export function registerTasks(program: Command): void {
     .argument('<task-uuid>')
     .option('--reason <text>', 'recorded with the transition')
     .action(async (taskUuid: string, options: { reason?: string }) => {
-      await withRuntime(async ({ db }) => {
-        await cancelTask(db, taskUuid, options.reason ? { reason: options.reason } : {});
-        process.stdout.write(`cancelled ${taskUuid}\n`);
-      });
+      await withRuntime(
+        async ({ db }, telemetry) => {
+          await cancelTask(db, taskUuid, options.reason ? { reason: options.reason } : {});
+          // This process finished the task, so it records the task's span.
+          await telemetry?.recordFinishedTask(taskUuid);
+          process.stdout.write(`cancelled ${taskUuid}\n`);
+        },
+        { telemetry: true },
+      );
     });
 
   const step = program.command('step').description('act on one step of a task');
@@ -96,9 +120,14 @@ export function registerTasks(program: Command): void {
     .option('--reason <text>', 'recorded with the transition')
     .action(async (taskUuid: string, stepName: string, options: { result: string; reason?: string }) => {
       const result = parseJsonOption('--result', options.result);
-      await withRuntime(async ({ db }) => {
-        await resolveStep(db, taskUuid, stepName, result, options.reason ? { reason: options.reason } : {});
-        process.stdout.write(`resolved ${stepName} of ${taskUuid}\n`);
-      });
+      await withRuntime(
+        async ({ db }, telemetry) => {
+          await resolveStep(db, taskUuid, stepName, result, options.reason ? { reason: options.reason } : {});
+          // When that finished the task, this process records its span (a no-op otherwise).
+          await telemetry?.recordFinishedTask(taskUuid);
+          process.stdout.write(`resolved ${stepName} of ${taskUuid}\n`);
+        },
+        { telemetry: true },
+      );
     });
 }

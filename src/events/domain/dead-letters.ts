@@ -89,6 +89,13 @@ export async function replayDeadLetters(
 ): Promise<DeadLetter[]> {
   return db.transaction(async (tx) => {
     const letters = await listDeadLetters(tx, namespace, filter, { forUpdate: true });
+    // The original headers carry the declared delivery mode (and trace context): keep them,
+    // or an acknowledged event would come back as a durable one, without its acknowledgement.
+    const { rows: stored } = await tx.query<{ msg_id: number; headers: Record<string, unknown> | null }>(
+      `SELECT msg_id, headers FROM ${dlqTable(namespace)} WHERE msg_id = ANY($1)`,
+      [letters.map((letter) => letter.msg_id)],
+    );
+    const headersOf = new Map(stored.map((row) => [row.msg_id, row.headers ?? {}]));
     for (const letter of letters) {
       const { rows } = await tx.query<{ queue_name: string }>(
         'SELECT queue_name FROM tasker.event_subscriptions WHERE namespace = $1 AND subscriber_id = $2',
@@ -102,7 +109,11 @@ export async function replayDeadLetters(
         );
       }
       const requeued = await queue.send(target, letter.event, {
-        headers: { tasker_subscriber: letter.subscriber, tasker_replayed_from: letter.msg_id },
+        headers: {
+          ...headersOf.get(letter.msg_id),
+          tasker_subscriber: letter.subscriber,
+          tasker_replayed_from: letter.msg_id,
+        },
         tx,
       });
       await tx.query(

@@ -41,7 +41,8 @@ interface PendingEvent {
   declaration: CompiledDeclaration;
 }
 
-function releasedBy(declaration: EventDeclaration, succeeded: boolean): boolean {
+/** Whether an attempt's outcome lets an event of this declaration go out (its `condition`). */
+function releases(declaration: EventDeclaration, succeeded: boolean): boolean {
   return declaration.condition === 'always' || (declaration.condition === 'success') === succeeded;
 }
 
@@ -90,7 +91,8 @@ export function createStepEventPublisher(options: StepEventPublisherOptions): St
     async begin(step: ClaimedStep): Promise<AttemptEvents> {
       const declared = await declarationsOf(step);
       const pending: PendingEvent[] = [];
-      let released: PendingEvent[] = [];
+      const releasedBy = (succeeded: boolean): PendingEvent[] =>
+        options.enabled ? pending.filter((item) => releases(item.declaration, succeeded)) : [];
       const source = {
         taskUuid: step.task_uuid,
         stepUuid: step.step_uuid,
@@ -119,14 +121,17 @@ export function createStepEventPublisher(options: StepEventPublisherOptions): St
           const frozen = JSON.parse(JSON.stringify(payload ?? null)) as unknown;
           pending.push({ event: createDomainEvent(name, frozen, source), declaration });
         },
+        persists(succeeded: boolean): boolean {
+          return releasedBy(succeeded).some((item) => item.declaration.delivery !== 'fire_and_forget');
+        },
         async persist(tx: Queryable, succeeded: boolean): Promise<void> {
-          released = options.enabled ? pending.filter((item) => releasedBy(item.declaration, succeeded)) : [];
-          const durable = released.flatMap(({ event, declaration: { delivery } }) =>
+          const durable = releasedBy(succeeded).flatMap(({ event, declaration: { delivery } }) =>
             delivery === 'fire_and_forget' ? [] : [{ event, delivery }],
           );
           await persistEvents(queue, step.namespace, durable, { tx, headers: options.headersFor?.(step) ?? {} });
         },
-        release(): Promise<void> | undefined {
+        release(succeeded: boolean): Promise<void> | undefined {
+          const released = releasedBy(succeeded);
           if (released.length === 0) return undefined;
           for (const item of released) options.metrics.published(item.event, item.declaration.delivery);
           return options.inProcess.dispatch(released.map((item) => item.event));

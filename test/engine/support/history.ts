@@ -69,7 +69,10 @@ function strip(rows: readonly Keyed[]): TransitionRow[] {
  * Loads the histories of the given tasks (every task when `taskUuids` is omitted) and of
  * their steps, asserting that each one is a consistent chain.
  */
-export async function expectConsistentHistories(db: Queryable, taskUuids?: readonly string[]): Promise<Histories> {
+export async function expectConsistentHistories(
+  db: Queryable,
+  taskUuids?: readonly string[],
+): Promise<Histories> {
   const filter = taskUuids ? 'WHERE t.task_uuid = ANY($1::uuid[])' : '';
   const params = taskUuids ? [taskUuids] : [];
   const taskRows = await db.query<Keyed>(
@@ -111,7 +114,9 @@ export async function attemptOutcomes(
   db: Queryable,
   taskUuid: string,
   stepName: string,
-): Promise<Array<{ attempt: number; outcome: string; worker_id: string; error: { message?: string } | null }>> {
+): Promise<
+  Array<{ attempt: number; outcome: string; worker_id: string; error: { message?: string } | null }>
+> {
   const { rows } = await db.query<{
     attempt: number;
     outcome: string;

@@ -1,0 +1,235 @@
+-- The engine's hot paths as single statements: a worker claims a step in one round trip and
+-- reports its outcome in another, and an orchestrator moves a task along a path of states and
+-- enqueues its ready steps in one call each. Each keeps the compare-and-swap semantics of
+-- tasker.transition_task / tasker.transition_step, which they call.
+
+-- Moves a task through p_path[1] → p_path[2] → …, recording p_metadata[i - 1] with the move
+-- into p_path[i]; false at the first lost race (the caller then rolls back).
+CREATE FUNCTION tasker.transition_task_path(p_task uuid, p_path text[], p_metadata jsonb[])
+RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+  FOR i IN 2 .. coalesce(array_length(p_path, 1), 0) LOOP
+    IF NOT tasker.transition_task(p_task, p_path[i - 1], p_path[i], p_metadata[i - 1]) THEN
+      RETURN false;
+    END IF;
+  END LOOP;
+  RETURN true;
+END;
+$$;
+
+-- Marks steps enqueued (each from its current state) and sends one message per step to the
+-- worker queue, with one NOTIFY. Returns the uuids of the steps enqueued.
+CREATE FUNCTION tasker.enqueue_steps(p_task uuid, p_steps uuid[], p_queue text, p_headers jsonb)
+RETURNS uuid[] LANGUAGE plpgsql AS $$
+DECLARE
+  step record;
+  done uuid[] := '{}';
+  messages jsonb[] := '{}';
+  headers jsonb[] := '{}';
+BEGIN
+  FOR step IN
+    SELECT s.step_uuid, s.name, s.state, s.attempts FROM tasker.workflow_steps s
+     WHERE s.task_uuid = p_task AND s.step_uuid = ANY (p_steps) ORDER BY s.position
+  LOOP
+    IF tasker.transition_step(step.step_uuid, step.state, 'enqueued', jsonb_build_object('attempt', step.attempts + 1)) THEN
+      done := done || step.step_uuid;
+      messages := messages || jsonb_build_object('task_uuid', p_task, 'step_uuid', step.step_uuid, 'step_name', step.name);
+      headers := headers || p_headers;
+    END IF;
+  END LOOP;
+  IF array_length(done, 1) > 0 THEN
+    PERFORM pgmq.send_batch(p_queue, messages, headers, 0);
+    PERFORM pg_notify('pgmq_' || p_queue, '');
+  END IF;
+  RETURN done;
+END;
+$$;
+
+-- A worker's claim of a step for one attempt, for the message p_msg_id of p_queue:
+--   enqueued     → in_progress, attempts + 1, an attempt row; the message hidden for the step's
+--                  timeout + p_vt_margin seconds. Returns {outcome: claimed, step: {...}}.
+--   in_progress  → its previous worker died: that attempt is recorded as lost and reported as a
+--                  failure on p_results_queue; the message is archived. {outcome: lost, ...}.
+--   anything else → the message is stale and archived. {outcome: stale}.
+CREATE FUNCTION tasker.claim_step(
+  p_step uuid, p_worker text, p_queue text, p_msg_id bigint, p_vt_margin integer, p_results_queue text)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  s record;
+  lost_error jsonb;
+  next_attempt integer;
+BEGIN
+  SELECT ws.step_uuid, ws.name, ws.state, ws.attempts, ws.handler_callable, ws.handler_initialization,
+         ws.timeout_seconds, t.task_uuid, t.namespace, t.name AS task_name, t.version, t.correlation_id, t.context
+    INTO s
+    FROM tasker.workflow_steps ws JOIN tasker.tasks t ON t.task_uuid = ws.task_uuid
+   WHERE ws.step_uuid = p_step
+     FOR UPDATE OF ws;
+  IF NOT FOUND THEN
+    PERFORM pgmq.archive(p_queue, p_msg_id);
+    RETURN jsonb_build_object('outcome', 'stale');
+  END IF;
+
+  IF s.state = 'in_progress' THEN
+    lost_error := jsonb_build_object(
+      'name', 'WorkerLost',
+      'message', format('attempt %s was lost: its worker stopped before reporting a result', s.attempts),
+      'permanent', false);
+    UPDATE tasker.step_attempts SET outcome = 'lost', error = lost_error, finished_at = now()
+     WHERE step_uuid = p_step AND attempt = s.attempts AND outcome = 'running';
+    UPDATE tasker.workflow_steps SET error = lost_error WHERE step_uuid = p_step;
+    PERFORM tasker.transition_step(p_step, 'in_progress', 'enqueued_as_error_for_orchestration',
+                                   jsonb_build_object('attempt', s.attempts, 'lost', true));
+    PERFORM pgmq.send(p_results_queue,
+                      jsonb_build_object('task_uuid', s.task_uuid, 'step_uuid', p_step, 'attempt', s.attempts),
+                      '{}'::jsonb, 0);
+    PERFORM pg_notify('pgmq_' || p_results_queue, '');
+    PERFORM pgmq.archive(p_queue, p_msg_id);
+    RETURN jsonb_build_object('outcome', 'lost', 'step_name', s.name, 'attempt', s.attempts);
+  END IF;
+
+  IF s.state <> 'enqueued' THEN
+    PERFORM pgmq.archive(p_queue, p_msg_id);
+    RETURN jsonb_build_object('outcome', 'stale');
+  END IF;
+
+  next_attempt := s.attempts + 1;
+  UPDATE tasker.workflow_steps SET attempts = next_attempt WHERE step_uuid = p_step;
+  PERFORM tasker.transition_step(p_step, 'enqueued', 'in_progress',
+                                 jsonb_build_object('attempt', next_attempt, 'worker', p_worker));
+  INSERT INTO tasker.step_attempts (step_uuid, attempt, outcome, worker_id)
+  VALUES (p_step, next_attempt, 'running', p_worker);
+  PERFORM pgmq.set_vt(p_queue, p_msg_id, s.timeout_seconds + p_vt_margin);
+  RETURN jsonb_build_object(
+    'outcome', 'claimed',
+    'step', jsonb_build_object(
+      'step_uuid', s.step_uuid,
+      'step_name', s.name,
+      'attempt', next_attempt,
+      'handler_callable', s.handler_callable,
+      'handler_initialization', s.handler_initialization,
+      'timeout_seconds', s.timeout_seconds,
+      'task_uuid', s.task_uuid,
+      'namespace', s.namespace,
+      'task_name', s.task_name,
+      'version', s.version,
+      'correlation_id', s.correlation_id,
+      'context', s.context,
+      'dependency_results', (
+        SELECT coalesce(jsonb_object_agg(p.name, p.result), '{}'::jsonb)
+          FROM tasker.workflow_step_edges e JOIN tasker.workflow_steps p ON p.step_uuid = e.from_step_uuid
+         WHERE e.to_step_uuid = p_step)));
+END;
+$$;
+
+-- Records the outcome of attempt p_attempt and reports it on p_results_queue, archiving the
+-- worker's message p_msg_id of p_queue. Fenced by the attempt number: false (and only the
+-- archive) when that attempt was already written off or its task cancelled.
+CREATE FUNCTION tasker.report_attempt(
+  p_step uuid, p_attempt integer, p_ok boolean, p_result jsonb, p_error jsonb,
+  p_queue text, p_msg_id bigint, p_results_queue text)
+RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+  owner uuid;
+BEGIN
+  UPDATE tasker.workflow_steps SET result = p_result, error = p_error
+   WHERE step_uuid = p_step AND attempts = p_attempt AND state = 'in_progress'
+  RETURNING task_uuid INTO owner;
+  IF NOT FOUND THEN
+    PERFORM pgmq.archive(p_queue, p_msg_id);
+    RETURN false;
+  END IF;
+  PERFORM tasker.transition_step(
+    p_step, 'in_progress',
+    CASE WHEN p_ok THEN 'enqueued_for_orchestration' ELSE 'enqueued_as_error_for_orchestration' END,
+    jsonb_build_object('attempt', p_attempt));
+  UPDATE tasker.step_attempts
+     SET outcome = CASE WHEN p_ok THEN 'success' ELSE 'failure' END,
+         result = p_result, error = p_error, finished_at = now()
+   WHERE step_uuid = p_step AND attempt = p_attempt;
+  PERFORM pgmq.send(p_results_queue,
+                    jsonb_build_object('task_uuid', owner, 'step_uuid', p_step, 'attempt', p_attempt),
+                    '{}'::jsonb, 0);
+  PERFORM pg_notify('pgmq_' || p_results_queue, '');
+  PERFORM pgmq.archive(p_queue, p_msg_id);
+  RETURN true;
+END;
+$$;
+
+-- A step's outcome as judged by the orchestrator, with its retry time when it will be retried.
+CREATE FUNCTION tasker.settle_step(p_step uuid, p_from text, p_to text, p_retry_in_ms integer, p_metadata jsonb)
+RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+  IF p_retry_in_ms IS NOT NULL THEN
+    UPDATE tasker.workflow_steps SET next_attempt_at = now() + p_retry_in_ms * interval '1 millisecond'
+     WHERE step_uuid = p_step;
+  END IF;
+  RETURN tasker.transition_step(p_step, p_from, p_to, p_metadata);
+END;
+$$;
+
+-- Settles a batch of step outcomes judged by an orchestrator: each
+-- {step_uuid, from, to, retry_in_ms, metadata}.
+CREATE FUNCTION tasker.settle_steps(p_settlements jsonb)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  s jsonb;
+BEGIN
+  FOR s IN SELECT * FROM jsonb_array_elements(p_settlements) LOOP
+    IF NOT tasker.settle_step((s->>'step_uuid')::uuid, s->>'from', s->>'to',
+                              (s->>'retry_in_ms')::integer, s->'metadata') THEN
+      RAISE EXCEPTION 'step % is no longer %', s->>'step_uuid', s->>'from' USING ERRCODE = 'serialization_failure';
+    END IF;
+  END LOOP;
+END;
+$$;
+
+-- Applies a batch of orchestration plans, one per locked task: each
+-- {task_uuid, path: [states], metadata: [objects], enqueue: [step uuids], queue, headers}.
+-- Every move is a compare-and-swap; losing one means the task changed under its lock, which
+-- aborts the whole transaction. Returns {task_uuid: [enqueued step uuids]}.
+CREATE FUNCTION tasker.advance_tasks(p_plans jsonb)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  plan jsonb;
+  enqueued jsonb := '{}';
+  done uuid[];
+BEGIN
+  FOR plan IN SELECT * FROM jsonb_array_elements(p_plans) LOOP
+    IF jsonb_array_length(plan->'enqueue') > 0 THEN
+      done := tasker.enqueue_steps((plan->>'task_uuid')::uuid,
+                                   ARRAY(SELECT jsonb_array_elements_text(plan->'enqueue'))::uuid[],
+                                   plan->>'queue', plan->'headers');
+      enqueued := enqueued || jsonb_build_object(plan->>'task_uuid', to_jsonb(done));
+    END IF;
+    IF NOT tasker.transition_task_path((plan->>'task_uuid')::uuid,
+                                       ARRAY(SELECT jsonb_array_elements_text(plan->'path')),
+                                       ARRAY(SELECT jsonb_array_elements(plan->'metadata'))) THEN
+      RAISE EXCEPTION 'task % changed state under its lock', plan->>'task_uuid' USING ERRCODE = 'serialization_failure';
+    END IF;
+  END LOOP;
+  RETURN enqueued;
+END;
+$$;
+
+-- A worker's read of its queue and the claim of every step read, in one statement: each row
+-- is one message read from p_queue with what tasker.claim_step made of it.
+CREATE FUNCTION tasker.read_and_claim_steps(
+  p_queue text, p_qty integer, p_read_vt integer, p_worker text, p_vt_margin integer, p_results_queue text)
+RETURNS TABLE (msg_id bigint, read_ct integer, enqueued_at timestamptz, vt timestamptz, headers jsonb, claim jsonb)
+LANGUAGE plpgsql AS $$
+DECLARE
+  m record;
+BEGIN
+  FOR m IN SELECT * FROM pgmq.read(p_queue, p_read_vt, p_qty) LOOP
+    msg_id := m.msg_id;
+    read_ct := m.read_ct;
+    enqueued_at := m.enqueued_at;
+    vt := m.vt;
+    headers := m.headers;
+    claim := tasker.claim_step((m.message->>'step_uuid')::uuid, p_worker, p_queue, m.msg_id, p_vt_margin,
+                               p_results_queue);
+    RETURN NEXT;
+  END LOOP;
+END;
+$$;

@@ -1,0 +1,131 @@
+/**
+ * The OpenTelemetry SDK of the `tasker` CLI processes (spec 1.3). The library only talks to
+ * `@opentelemetry/api`; this module, imported lazily and only when `telemetry.enabled`, wires
+ * the SDK: traces over OTLP/HTTP (JSON) through a batch processor, metrics over OTLP/HTTP
+ * every `OTEL_METRIC_EXPORT_INTERVAL` ms, an optional Prometheus `/metrics` endpoint, and
+ * Tasker's id generator so task spans keep the ids chosen when their task was created.
+ */
+import { hostname } from 'node:os';
+import { metrics } from '@opentelemetry/api';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { MeterProvider, PeriodicExportingMetricReader, type IMetricReader } from '@opentelemetry/sdk-metrics';
+import { BatchSpanProcessor, RandomIdGenerator, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import type { TaskerConfig } from '../config/schema.js';
+import { TaskerError } from '../errors.js';
+import { createPresetIdGenerator } from '../telemetry/id-generator.js';
+
+/** The `telemetry` section of the configuration. */
+export type TelemetryConfig = TaskerConfig['telemetry'];
+
+/** The SDK of this process. */
+export interface TelemetrySdk {
+  readonly tracerProvider: NodeTracerProvider;
+  readonly meterProvider: MeterProvider;
+  /** Where `/metrics` is served, when a Prometheus port is configured. */
+  readonly prometheusUrl: string | undefined;
+  /** Exports what is buffered (spans, a last metric collection) and stops the exporters. */
+  shutdown(): Promise<void>;
+}
+
+const DEFAULT_METRIC_INTERVAL_MS = 60_000;
+// A task span carries an event per transition; the SDK's default limit (128) would cut long workflows.
+const SPAN_EVENT_LIMIT = 10_000;
+
+/** `OTEL_METRIC_EXPORT_INTERVAL` (the OpenTelemetry variable), in milliseconds. */
+function metricInterval(environ: NodeJS.ProcessEnv): number {
+  const text = environ.OTEL_METRIC_EXPORT_INTERVAL;
+  if (text === undefined || text === '') return DEFAULT_METRIC_INTERVAL_MS;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new TaskerError(
+      'CONFIG_INVALID',
+      `environment variable OTEL_METRIC_EXPORT_INTERVAL: expected a positive whole number of milliseconds, got ${JSON.stringify(text)}`,
+    );
+  }
+  return value;
+}
+
+/** `<endpoint>/v1/<signal>`, the OTLP/HTTP convention for a base endpoint. */
+function signalUrl(endpoint: string, signal: 'traces' | 'metrics'): string {
+  return `${endpoint.replace(/\/+$/, '')}/v1/${signal}`;
+}
+
+async function startPrometheus(port: number): Promise<PrometheusExporter> {
+  const exporter = new PrometheusExporter({ port, preventServerStart: true });
+  try {
+    await exporter.startServer();
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new TaskerError(
+      'CONFIG_INVALID',
+      `telemetry.prometheus_port ${port}: cannot serve /metrics (${reason})`,
+    );
+  }
+  return exporter;
+}
+
+/**
+ * Starts and registers (globally) the tracer and meter providers of a CLI process. `role`
+ * (`orchestrator`, `worker`, `run`, `cli`) becomes the resource attribute `tasker.process.role`.
+ */
+export async function startTelemetrySdk(
+  config: TelemetryConfig,
+  role: string,
+  environ: NodeJS.ProcessEnv = process.env,
+): Promise<TelemetrySdk> {
+  const resource = resourceFromAttributes({
+    'service.name': config.service_name,
+    'service.instance.id': `${hostname()}-${process.pid}`,
+    'tasker.process.role': role,
+    ...(config.deployment_environment
+      ? {
+          'deployment.environment.name': config.deployment_environment,
+          // The older key, still what many backends group by.
+          'deployment.environment': config.deployment_environment,
+        }
+      : {}),
+  });
+  const endpoint = config.otlp_endpoint;
+  const interval = metricInterval(environ);
+
+  const spanProcessors: SpanProcessor[] = endpoint
+    ? [new BatchSpanProcessor(new OTLPTraceExporter({ url: signalUrl(endpoint, 'traces') }))]
+    : [];
+  const tracerProvider = new NodeTracerProvider({
+    resource,
+    idGenerator: createPresetIdGenerator(new RandomIdGenerator()),
+    spanLimits: { eventCountLimit: SPAN_EVENT_LIMIT },
+    spanProcessors,
+  });
+
+  const readers: IMetricReader[] = [];
+  if (endpoint) {
+    readers.push(
+      new PeriodicExportingMetricReader({
+        exporter: new OTLPMetricExporter({ url: signalUrl(endpoint, 'metrics') }),
+        exportIntervalMillis: interval,
+        exportTimeoutMillis: Math.min(30_000, interval),
+      }),
+    );
+  }
+  const port = config.prometheus_port;
+  const prometheus = port ? await startPrometheus(port) : undefined;
+  if (prometheus) readers.push(prometheus);
+  const meterProvider = new MeterProvider({ resource, readers });
+
+  tracerProvider.register();
+  metrics.setGlobalMeterProvider(meterProvider);
+
+  return {
+    tracerProvider,
+    meterProvider,
+    prometheusUrl: port ? `http://localhost:${port}/metrics` : undefined,
+    async shutdown() {
+      await Promise.allSettled([tracerProvider.shutdown(), meterProvider.shutdown()]);
+    },
+  };
+}

@@ -1,0 +1,140 @@
+import { metrics, trace, type Counter, type MeterProvider, type TracerProvider } from '@opentelemetry/api';
+import type { Database } from '../db/database.js';
+import { logger } from '../logging/logger.js';
+import type { OrchestrationObserver } from '../orchestration/orchestrator.js';
+import type { EvaluationOutcome } from '../orchestration/task-evaluator.js';
+import type { StepObserver } from '../worker/step-executor.js';
+import { registerEngineGauges } from './engine-gauges.js';
+import { METRICS, TASKER_METER, TASKER_TRACER, type MetricKey } from './metric-catalog.js';
+import { createStepSpanTracker } from './step-span-tracker.js';
+import { loadTaskHistory } from './task-history.js';
+import { FINAL_TASK_STATES, taskSpanOutline } from './task-span-events.js';
+import { recordTaskSpan } from './task-span-recorder.js';
+
+/** Where the system telemetry records to and what it watches. */
+export interface SystemTelemetryOptions {
+  db: Database;
+  /** Default: the global tracer provider (`trace.setGlobalTracerProvider`). */
+  tracerProvider?: TracerProvider;
+  /** Default: the global meter provider. */
+  meterProvider?: MeterProvider;
+  /** Also report the database gauges (tasks waiting / blocked, steps ready, queues): orchestrators do. */
+  gauges?: boolean;
+}
+
+/**
+ * System events (tier 1) as OpenTelemetry: hand the observers to the engine
+ * (`startEngine({ telemetry })` does). Nothing here lets anyone subscribe to system events.
+ */
+export interface SystemTelemetry {
+  /** Counts accepted step results and records the task span when a task finishes. */
+  readonly orchestrationObserver: OrchestrationObserver;
+  /** Records the `step.execution` spans and the step duration histogram in a worker. */
+  readonly stepObserver: StepObserver;
+  /**
+   * Records the task span of a task in a final state and counts its completion or failure.
+   * Call it after the transaction that finished the task (the orchestrator observer does;
+   * `tasker task cancel` and `tasker step resolve` do for what they finish).
+   */
+  recordFinishedTask(taskUuid: string): Promise<void>;
+  /** Resolves once every recording started so far is done. */
+  flush(): Promise<void>;
+  /** Flushes, ends the spans of attempts still open and unregisters the gauges. */
+  close(): Promise<void>;
+}
+
+const FINAL = new Set(FINAL_TASK_STATES);
+
+type CounterKey = Extract<MetricKey, 'taskCompletions' | 'taskFailures' | 'stepCompletions' | 'stepFailures'>;
+
+/** Creates the observers and instruments of the system events. */
+export function createSystemTelemetry(options: SystemTelemetryOptions): SystemTelemetry {
+  const { db } = options;
+  const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(TASKER_TRACER);
+  const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(TASKER_METER);
+  const counter = (key: CounterKey): Counter =>
+    meter.createCounter(METRICS[key].name, {
+      description: METRICS[key].description,
+      unit: METRICS[key].unit,
+    });
+  const counters = {
+    taskCompletions: counter('taskCompletions'),
+    taskFailures: counter('taskFailures'),
+    stepCompletions: counter('stepCompletions'),
+    stepFailures: counter('stepFailures'),
+  };
+  const tracker = createStepSpanTracker(tracer, meter);
+  const unregisterGauges = options.gauges ? registerEngineGauges(meter, db) : undefined;
+  const pending = new Set<Promise<void>>();
+
+  async function recordFinishedTask(taskUuid: string): Promise<void> {
+    const history = await loadTaskHistory(db, taskUuid);
+    if (!history || !FINAL.has(history.task.status)) return;
+    recordTaskSpan(tracer, history);
+    const { namespace, status } = history.task;
+    if (status === 'complete') counters.taskCompletions.add(1, { namespace });
+    if (status === 'error') {
+      counters.taskFailures.add(1, {
+        namespace,
+        error_code: taskSpanOutline(history).errorCode ?? 'Unknown',
+      });
+    }
+  }
+
+  /** Runs a recording in the background; the engine never waits for telemetry. */
+  function track(work: Promise<void>): void {
+    const running = work.catch((error: unknown) =>
+      logger.warn({ err: error }, 'telemetry: recording failed'),
+    );
+    pending.add(running);
+    void running.finally(() => pending.delete(running));
+  }
+
+  /** Records the task span when this evaluation moved the task into a final state. */
+  function afterEvaluation(taskUuid: string, evaluation: EvaluationOutcome): void {
+    if (evaluation.changes.some((change) => FINAL.has(change.to))) track(recordFinishedTask(taskUuid));
+  }
+
+  const orchestrationObserver: OrchestrationObserver = {
+    taskInitialized: afterEvaluation,
+    retriesEnqueued: afterEvaluation,
+    stepResultProcessed(taskUuid, outcome) {
+      if (outcome.stepState === 'complete') {
+        counters.stepCompletions.add(1, { namespace: outcome.namespace, step_name: outcome.stepName });
+      } else {
+        counters.stepFailures.add(1, {
+          namespace: outcome.namespace,
+          step_name: outcome.stepName,
+          error_type: outcome.errorName ?? 'Error',
+        });
+      }
+      afterEvaluation(taskUuid, outcome.evaluation);
+    },
+  };
+
+  // Only the hooks: the tracker's close() is ours to call.
+  const stepObserver: StepObserver = {
+    attemptStarted: (step, headers, message) => tracker.attemptStarted?.(step, headers, message),
+    beforeHandle: (step) => tracker.beforeHandle?.(step),
+    afterHandle: (step, outcome) => tracker.afterHandle?.(step, outcome),
+    attemptFinished: (step, outcome, reported) => tracker.attemptFinished?.(step, outcome, reported),
+  };
+
+  async function flush(): Promise<void> {
+    while (pending.size > 0) await Promise.all([...pending]);
+  }
+
+  return {
+    orchestrationObserver,
+    stepObserver,
+    recordFinishedTask: async (taskUuid) => {
+      await recordFinishedTask(taskUuid);
+    },
+    flush,
+    async close() {
+      await flush();
+      tracker.close();
+      unregisterGauges?.();
+    },
+  };
+}

@@ -1,0 +1,82 @@
+import type { Queryable } from '../db/database.js';
+import type {
+  StepRecord,
+  StepTransitionRecord,
+  TaskHistory,
+  TaskRecord,
+  TransitionRecord,
+} from './task-span-events.js';
+
+/*
+ * Reads what a task span is rebuilt from, in one round trip. Times come as whole microseconds
+ * since the epoch: a JavaScript Date keeps milliseconds only, which would merge transactions
+ * that the span events must keep apart.
+ */
+
+const US = (column: string): string => `(extract(epoch FROM ${column}) * 1000000)::bigint`;
+
+const HISTORY_SQL = `
+SELECT t.task_uuid, t.namespace, t.name, t.version, t.correlation_id, t.status, t.traceparent,
+       t.parent_traceparent, ${US('t.created_at')} AS created_us, ${US('t.completed_at')} AS completed_us,
+       (SELECT coalesce(json_agg(json_build_object(
+                 'from', tt.from_state, 'to', tt.to_state, 'metadata', tt.metadata,
+                 'atUs', ${US('tt.created_at')}, 'seq', tt.sort_key) ORDER BY tt.sort_key), '[]')
+          FROM tasker.task_transitions tt WHERE tt.task_uuid = t.task_uuid) AS task_transitions,
+       (SELECT coalesce(json_agg(json_build_object(
+                 'from', st.from_state, 'to', st.to_state, 'metadata', st.metadata,
+                 'atUs', ${US('st.created_at')}, 'seq', st.id, 'stepUuid', st.step_uuid, 'stepName', s.name)
+                 ORDER BY st.id), '[]')
+          FROM tasker.step_transitions st JOIN tasker.workflow_steps s ON s.step_uuid = st.step_uuid
+         WHERE st.task_uuid = t.task_uuid) AS step_transitions,
+       (SELECT coalesce(json_agg(json_build_object(
+                 'stepUuid', s.step_uuid, 'name', s.name, 'state', s.state,
+                 'errorName', s.error->>'name', 'errorMessage', s.error->>'message') ORDER BY s.position), '[]')
+          FROM tasker.workflow_steps s WHERE s.task_uuid = t.task_uuid) AS steps
+  FROM tasker.tasks t
+ WHERE t.task_uuid = $1`;
+
+interface HistoryRow {
+  task_uuid: string;
+  namespace: string;
+  name: string;
+  version: string;
+  correlation_id: string;
+  status: string;
+  traceparent: string | null;
+  parent_traceparent: string | null;
+  created_us: number | string;
+  completed_us: number | string | null;
+  task_transitions: TransitionRecord[];
+  step_transitions: StepTransitionRecord[];
+  steps: StepRecord[];
+}
+
+/** int8 arrives as a number from both adapters; a string is tolerated for other drivers. */
+function toNumber(value: number | string): number {
+  return typeof value === 'number' ? value : Number(value);
+}
+
+/** The history of a task, or undefined when there is no such task. */
+export async function loadTaskHistory(db: Queryable, taskUuid: string): Promise<TaskHistory | undefined> {
+  const { rows } = await db.query<HistoryRow>(HISTORY_SQL, [taskUuid]);
+  const row = rows[0];
+  if (!row) return undefined;
+  const task: TaskRecord = {
+    taskUuid: row.task_uuid,
+    namespace: row.namespace,
+    name: row.name,
+    version: row.version,
+    correlationId: row.correlation_id,
+    status: row.status,
+    createdUs: toNumber(row.created_us),
+    completedUs: row.completed_us === null ? null : toNumber(row.completed_us),
+    traceparent: row.traceparent,
+    parentTraceparent: row.parent_traceparent,
+  };
+  return {
+    task,
+    taskTransitions: row.task_transitions,
+    stepTransitions: row.step_transitions,
+    steps: row.steps,
+  };
+}

@@ -1,0 +1,229 @@
+/**
+ * Shared by the durable delivery tests: a configuration root with short delivery timings,
+ * synthetic envelopes published through the outbox, the effects the fixture subscribers
+ * record, the queues' contents, and a one-time build of the CLI the spawned processes run.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { Database, Queryable } from '../../../../src/db/database.js';
+import { ensureNamespaceQueues } from '../../../../src/engine/namespace-queues.js';
+import { createDomainEvent, type DomainEvent } from '../../../../src/events/domain/envelope.js';
+import { persistEvents } from '../../../../src/events/domain/outbox.js';
+import { PgmqClient } from '../../../../src/messaging/pgmq-client.js';
+import { assertQueueName } from '../../../../src/messaging/queue-names.js';
+import type { FixturePayload } from '../../../fixtures/durable/subscribers.js';
+import { ROOT } from '../../../engine/support/processes.js';
+
+/** The fixture module `tasker events consume` loads. */
+export const FIXTURE_MODULE = 'test/fixtures/durable/subscribers.ts';
+
+/** Persisted delivery modes. */
+export type PersistedDelivery = 'durable' | 'acknowledged';
+
+/** `[events.durable]` keys a test sets; the rest keep their defaults. */
+export type DurableOverrides = Partial<
+  Record<
+    | 'visibility_timeout'
+    | 'max_delivery_attempts'
+    | 'batch_size'
+    | 'poll_interval_ms'
+    | 'retry_backoff_base_ms'
+    | 'retry_backoff_max_ms'
+    | 'dlq_retention_days'
+    | 'dlq_purge_interval_seconds',
+    number
+  > & { dlq_enabled: boolean }
+>;
+
+/** The timings of the tests: a crashed delivery comes back after 2 s, retries after 1 s. */
+export const FAST_DELIVERY: DurableOverrides = {
+  visibility_timeout: 2,
+  max_delivery_attempts: 3,
+  poll_interval_ms: 200,
+  retry_backoff_base_ms: 100,
+  retry_backoff_max_ms: 1000,
+};
+
+/** A scratch directory: configuration root, marker and flag files. Remove it with `cleanup`. */
+export interface Scratch {
+  dir: string;
+  configRoot: string;
+  cleanup(): void;
+}
+
+/**
+ * Creates a scratch directory whose `config/base/events.toml` holds `overrides`; `baseFiles`
+ * adds more files to `config/base/` (name → TOML text).
+ */
+export function makeScratch(overrides: DurableOverrides, baseFiles: Record<string, string> = {}): Scratch {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tasker-durable-'));
+  const configRoot = path.join(dir, 'config');
+  mkdirSync(path.join(configRoot, 'base'), { recursive: true });
+  const lines = Object.entries(overrides).map(([key, value]) => `${key} = ${String(value)}`);
+  writeFileSync(path.join(configRoot, 'base', 'events.toml'), `[events.durable]\n${lines.join('\n')}\n`);
+  for (const [name, text] of Object.entries(baseFiles)) writeFileSync(path.join(configRoot, 'base', name), text);
+  return { dir, configRoot, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+const SOURCE = {
+  taskUuid: '0190a000-0000-7000-8000-00000000d001',
+  stepUuid: '0190a000-0000-7000-8000-00000000d002',
+  stepName: 'publish',
+  correlationId: 'durable-test',
+  firedBy: 'durable-test',
+};
+
+/** `count` synthetic `order.placed` envelopes with payloads `{ n: first…, ...extra }`. */
+export function makeEvents(
+  namespace: string,
+  count: number,
+  extra: Omit<FixturePayload, 'n'> = {},
+  first = 0,
+): DomainEvent<FixturePayload>[] {
+  return Array.from({ length: count }, (_, i) =>
+    createDomainEvent<FixturePayload>('order.placed', { n: first + i, ...extra }, { ...SOURCE, namespace }),
+  );
+}
+
+/** Writes events to the namespace queue through the outbox, `batch` per transaction. */
+export async function publish(
+  db: Database,
+  namespace: string,
+  events: readonly DomainEvent[],
+  delivery: PersistedDelivery,
+  batch = 100,
+): Promise<void> {
+  await ensureNamespaceQueues(db, namespace);
+  const queue = new PgmqClient(db);
+  for (let i = 0; i < events.length; i += batch) {
+    const slice = events.slice(i, i + batch).map((event) => ({ event, delivery }));
+    await db.transaction((tx) => persistEvents(queue, namespace, slice, { tx }));
+  }
+}
+
+/** Polls `check` until it returns a value; a deadline guards against hanging, nothing is timed. */
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 90_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`gave up after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Per subscriber: rows, distinct events, and the smallest and largest event number. */
+export interface EffectSummary {
+  subscriber: string;
+  rows: number;
+  events: number;
+}
+
+/** What the fixture subscribers recorded, per subscriber. */
+export async function effectSummary(db: Queryable): Promise<Record<string, EffectSummary>> {
+  const { rows } = await db.query<EffectSummary>(
+    `SELECT subscriber, count(*)::int AS rows, count(DISTINCT event_id)::int AS events
+       FROM durable_effects GROUP BY subscriber ORDER BY subscriber`,
+  );
+  return Object.fromEntries(rows.map((row) => [row.subscriber, row]));
+}
+
+/** The effect rows of one event, oldest first. */
+export async function effectsOf(
+  db: Queryable,
+  eventId: string,
+): Promise<Array<{ subscriber: string; attempt: number; delivery: string; pid: number }>> {
+  const { rows } = await db.query<{ subscriber: string; attempt: number; delivery: string; pid: number }>(
+    `SELECT subscriber, attempt, delivery, pid FROM durable_effects WHERE event_id = $1
+      ORDER BY subscriber, attempt`,
+    [eventId],
+  );
+  return rows;
+}
+
+/** Messages still in a queue (visible or not) and in its archive. */
+export async function queueCounts(db: Queryable, queue: string): Promise<{ live: number; archived: number }> {
+  assertQueueName(queue);
+  const { rows } = await db.query<{ live: number; archived: number }>(
+    `SELECT (SELECT count(*) FROM pgmq."q_${queue}")::int AS live,
+            (SELECT count(*) FROM pgmq."a_${queue}")::int AS archived`,
+  );
+  return rows[0]!;
+}
+
+/** The subscriber queues of a namespace, by subscriber id. */
+export async function subscriberQueues(db: Queryable, namespace: string): Promise<Record<string, string>> {
+  const { rows } = await db.query<{ subscriber_id: string; queue_name: string }>(
+    'SELECT subscriber_id, queue_name FROM tasker.event_subscriptions WHERE namespace = $1',
+    [namespace],
+  );
+  return Object.fromEntries(rows.map((row) => [row.subscriber_id, row.queue_name]));
+}
+
+/** True when nothing is left to deliver in a namespace: its queue and every subscriber queue are empty. */
+export async function drained(db: Queryable, namespace: string): Promise<boolean> {
+  const queues = [`${namespace}_domain_events`, ...Object.values(await subscriberQueues(db, namespace))];
+  for (const queue of queues) if ((await queueCounts(db, queue)).live > 0) return false;
+  return true;
+}
+
+const execFileAsync = promisify(execFile);
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSource(full) : statSync(full).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * Compiles dist/ (what bin/tasker.js runs) unless it was compiled after the last change of
+ * src/. Test files run in parallel: a lock directory keeps two of them from writing dist/ at
+ * once, and the second one finds the stamp fresh.
+ */
+export async function buildCliOnce(): Promise<void> {
+  const lock = path.join(ROOT, 'dist', '.durable-tests-build.lock');
+  const stamp = path.join(ROOT, 'dist', '.durable-tests-build.stamp');
+  mkdirSync(path.join(ROOT, 'dist'), { recursive: true });
+  const deadline = Date.now() + 170_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      // Another file holds it; a lock older than the deadline is stale.
+      if (Date.now() > deadline) rmSync(lock, { recursive: true, force: true });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  try {
+    let built = 0;
+    try {
+      built = statSync(stamp).mtimeMs;
+    } catch {
+      // Never built by these tests.
+    }
+    if (built > newestSource(path.join(ROOT, 'src'))) return;
+    // Stamped with the start: a source saved during the build makes the next file build again.
+    const started = new Date();
+    try {
+      await execFileAsync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT });
+    } catch (error) {
+      // Files being edited elsewhere may not type-check; tsc still emits.
+      console.warn(`tsc reported errors; running the emitted dist/:\n${(error as { stdout?: string }).stdout}`);
+    }
+    writeFileSync(stamp, '');
+    utimesSync(stamp, started, started);
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
