@@ -233,3 +233,22 @@ BEGIN
   END LOOP;
 END;
 $$;
+
+-- tasker.report_attempt for a group of outcomes reported together (a worker's group commit):
+-- each {step_uuid, attempt, ok, result, error, queue, msg_id}. Returns one boolean per outcome.
+CREATE FUNCTION tasker.report_attempts(p_reports jsonb, p_results_queue text)
+RETURNS boolean[] LANGUAGE plpgsql AS $$
+DECLARE
+  r jsonb;
+  reported boolean[] := '{}';
+BEGIN
+  FOR r IN SELECT * FROM jsonb_array_elements(p_reports) LOOP
+    reported := reported || tasker.report_attempt(
+      (r->>'step_uuid')::uuid, (r->>'attempt')::integer, (r->>'ok')::boolean,
+      CASE WHEN (r->>'ok')::boolean THEN coalesce(r->'result', 'null'::jsonb) END,
+      CASE WHEN (r->>'ok')::boolean THEN NULL ELSE r->'error' END,
+      r->>'queue', (r->>'msg_id')::bigint, p_results_queue);
+  END LOOP;
+  RETURN reported;
+END;
+$$;

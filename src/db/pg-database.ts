@@ -12,10 +12,12 @@ import {
 const INT8_OID = 20;
 
 /** int8 as a JS number, matching the embedded adapter (ids stay far below 2^53). */
-const typeParsers = {
-  getTypeParser: (oid: number, format?: 'text' | 'binary') =>
-    oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format),
-} as pg.CustomTypesConfig;
+const typeParsers: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
+    oid === INT8_OID
+      ? (value: string) => Number(value)
+      : (pg.types.getTypeParser(oid, format) as unknown)) as pg.CustomTypesConfig['getTypeParser'],
+};
 
 /** Options of the server adapter. */
 export interface PgDatabaseOptions {

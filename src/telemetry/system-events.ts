@@ -174,7 +174,7 @@ const RECONSTRUCTED =
 const TASK_SPAN_END = 'src/telemetry/task-span-recorder.ts recordTaskSpan';
 const STEP_TRACKER = 'src/telemetry/step-span-tracker.ts';
 const RESULT_OBSERVER =
-  'src/orchestration/orchestrator.ts (OrchestrationObserver.stepResultProcessed) → src/telemetry/system-telemetry.ts stepResultProcessed';
+  'src/telemetry/system-telemetry.ts stepResultProcessed (the OrchestrationObserver hook called by src/orchestration/orchestrator.ts after the result transaction)';
 const FINISHED_TASK =
   'src/telemetry/system-telemetry.ts recordFinishedTask (after the transaction that finished the task)';
 const GAUGES = 'src/telemetry/engine-gauges.ts registerEngineGauges (database read at each collection)';
@@ -414,7 +414,7 @@ export const SYSTEM_EVENTS: readonly SystemEventDefinition[] = [
         kind: 'span_start',
         span: STEP_SPAN,
         when: "a worker claimed the attempt (enqueued → in_progress committed); parent: the task span, from the message's traceparent header",
-        emittedAt: `src/worker/step-executor.ts executeStepMessage (StepObserver.attemptStarted) → ${STEP_TRACKER} attemptStarted`,
+        emittedAt: `${STEP_TRACKER} attemptStarted (StepObserver hook called by src/worker/step-executor.ts executeClaimedStep)`,
       },
     ],
   },
@@ -453,7 +453,7 @@ export const SYSTEM_EVENTS: readonly SystemEventDefinition[] = [
         kind: 'span_end_ok',
         span: STEP_SPAN,
         when: 'the attempt succeeded and its outcome transaction committed',
-        emittedAt: `src/worker/step-executor.ts executeStepMessage (StepObserver.attemptFinished) → ${STEP_TRACKER} attemptFinished`,
+        emittedAt: `${STEP_TRACKER} attemptFinished (StepObserver hook called by src/worker/step-executor.ts executeClaimedStep)`,
       },
       {
         kind: 'counter',
@@ -473,7 +473,7 @@ export const SYSTEM_EVENTS: readonly SystemEventDefinition[] = [
         kind: 'span_end_error',
         span: STEP_SPAN,
         when: 'the attempt failed (exception recorded, error.type set) and its outcome transaction committed',
-        emittedAt: `src/worker/step-executor.ts executeStepMessage (StepObserver.attemptFinished) → ${STEP_TRACKER} attemptFinished`,
+        emittedAt: `${STEP_TRACKER} attemptFinished (StepObserver hook called by src/worker/step-executor.ts executeClaimedStep)`,
       },
       {
         kind: 'counter',

@@ -1,15 +1,14 @@
-import type { Database } from '../db/database.js';
 import type { QueueMessage } from '../messaging/pgmq-client.js';
 import type { StepHandler } from './handler-module.js';
 import { runHandler } from './run-handler.js';
 import type { ClaimedStep, ClaimOutcome } from './step-claim.js';
 import type { StepEventPublisher } from './step-events.js';
-import { reportAttempt, type AttemptOutcome } from './step-report.js';
+import type { AttemptOutcome, ReportAttempt } from './step-report.js';
 
 /** What a worker needs to run steps. */
 export interface StepExecutorDeps {
-  db: Database;
   workerId: string;
+  report: ReportAttempt;
   handlers: ReadonlyMap<string, StepHandler>;
   events: StepEventPublisher;
   observer?: StepObserver;
@@ -37,7 +36,6 @@ export async function executeClaimedStep(
   queueName: string,
   message: QueueMessage<ClaimOutcome>,
 ): Promise<void> {
-  const { db } = deps;
   const claim = message.message;
   if (claim.outcome !== 'claimed') {
     if (claim.outcome === 'lost') deps.observer?.attemptLost?.(claim.step_name, claim.attempt);
@@ -75,15 +73,7 @@ export async function executeClaimedStep(
         },
       };
   deps.observer?.afterHandle?.(step, outcome);
-  // Durable events go out in the transaction that records the outcome (the outbox);
-  // without any, the report is one statement.
-  const reported = events.persists(outcome.ok)
-    ? await db.transaction(async (tx) => {
-        const ok = await reportAttempt(tx, step, outcome, queueName, message.msgId);
-        if (ok) await events.persist(tx, outcome.ok);
-        return ok;
-      })
-    : await reportAttempt(db, step, outcome, queueName, message.msgId);
+  const reported = await deps.report({ step, outcome, queue: queueName, msgId: message.msgId, events });
   if (reported) await events.release(outcome.ok);
   deps.observer?.attemptFinished?.(step, outcome, reported);
 }

@@ -1,6 +1,8 @@
-import type { Queryable } from '../db/database.js';
+import type { Database, Queryable } from '../db/database.js';
+import { GroupCommit } from '../db/group-commit.js';
 import { STEP_RESULTS_QUEUE } from '../engine/queues.js';
 import type { ClaimedStep } from './step-claim.js';
+import type { AttemptEvents } from './step-events.js';
 
 /** A failed attempt as stored with the step and shown by `task show`. */
 export interface StepErrorRecord {
@@ -12,33 +14,51 @@ export interface StepErrorRecord {
 /** How one attempt ended. */
 export type AttemptOutcome = { ok: true; result: unknown } | { ok: false; error: StepErrorRecord };
 
+/** One attempt's outcome on its way to the database, with the message it came from. */
+export interface AttemptReport {
+  step: ClaimedStep;
+  outcome: AttemptOutcome;
+  queue: string;
+  msgId: number;
+  events: AttemptEvents;
+}
+
+/** Reports an attempt; resolves false when the attempt had already been written off. */
+export type ReportAttempt = (report: AttemptReport) => Promise<boolean>;
+
 /**
- * Records an attempt's outcome, reports it to the orchestrators and archives the worker's
- * message `msgId` of `queue`, in one statement (tasker.report_attempt) run by `db` (or in the
- * caller's transaction). Fenced by the attempt number: a worker whose attempt was already
- * written off (redelivered after a timeout, or the task cancelled) changes nothing and gets false.
+ * Creates the worker's reporter. Each report records the outcome, reports it to the
+ * orchestrators and archives the worker's message (tasker.report_attempts), fenced by the
+ * attempt number: an attempt already written off (redelivered after a timeout, or its task
+ * cancelled) changes nothing. Reports that come in while another is being written share the
+ * next statement (group commit). Durable events go out in the same transaction (the outbox).
  */
-export async function reportAttempt(
-  db: Queryable,
-  step: ClaimedStep,
-  outcome: AttemptOutcome,
-  queue: string,
-  msgId: number,
-): Promise<boolean> {
-  const { rows } = await db.query<{ reported: boolean }>(
-    'SELECT tasker.report_attempt($1, $2, $3, $4::jsonb, $5::jsonb, $6, $7, $8) AS reported',
-    [
-      step.step_uuid,
-      step.attempt,
-      outcome.ok,
-      outcome.ok ? JSON.stringify(outcome.result ?? null) : null,
-      outcome.ok ? null : JSON.stringify(outcome.error),
-      queue,
-      msgId,
-      STEP_RESULTS_QUEUE,
-    ],
-  );
-  return rows[0]?.reported === true;
+export function createReporter(db: Database): ReportAttempt {
+  const group = new GroupCommit<AttemptReport, boolean>(async (reports) => {
+    const write = async (q: Queryable): Promise<boolean[]> => {
+      const payload = reports.map(({ step, outcome, queue, msgId }) => ({
+        step_uuid: step.step_uuid,
+        attempt: step.attempt,
+        ok: outcome.ok,
+        result: outcome.ok ? (outcome.result ?? null) : null,
+        error: outcome.ok ? null : outcome.error,
+        queue,
+        msg_id: msgId,
+      }));
+      const { rows } = await q.query<{ reported: boolean[] }>(
+        'SELECT tasker.report_attempts($1::jsonb, $2) AS reported',
+        [JSON.stringify(payload), STEP_RESULTS_QUEUE],
+      );
+      const reported = rows[0]?.reported ?? [];
+      for (const [i, report] of reports.entries()) {
+        if (reported[i] && report.events.persists(report.outcome.ok)) await report.events.persist(q, report.outcome.ok);
+      }
+      return reported;
+    };
+    const needsTransaction = reports.some((report) => report.events.persists(report.outcome.ok));
+    return needsTransaction ? db.transaction(write) : write(db);
+  });
+  return (report) => group.submit(report);
 }
 
 /** Turns whatever a handler threw into a stored error record. */

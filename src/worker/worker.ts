@@ -8,6 +8,7 @@ import { startQueueConsumer, type QueueConsumer } from '../messaging/queue-consu
 import type { StepHandler } from './handler-module.js';
 import { readAndClaimSteps, type ClaimOutcome } from './step-claim.js';
 import { executeClaimedStep, type StepObserver } from './step-executor.js';
+import { createReporter } from './step-report.js';
 import type { StepEventPublisher } from './step-events.js';
 
 /** Worker settings (`[worker]` in the configuration). */
@@ -36,8 +37,8 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const id = options.id ?? `worker-${hostname()}-${process.pid}`;
   const queue = new PgmqClient(options.db);
   const deps = {
-    db: options.db,
     workerId: id,
+    report: createReporter(options.db),
     handlers: options.handlers,
     events: options.events,
     ...(options.observer ? { observer: options.observer } : {}),

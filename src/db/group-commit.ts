@@ -1,0 +1,48 @@
+/**
+ * Client-side group commit: items submitted while a flush is in flight wait for it and then go
+ * together in the next flush, so concurrent callers share one statement and one commit instead
+ * of queueing behind each other's commits. A lone caller is flushed at once, so it waits for
+ * nothing but its own statement.
+ */
+export class GroupCommit<I, R> {
+  private waiting: Array<{ item: I; resolve: (result: R) => void; reject: (error: unknown) => void }> = [];
+  private flushing = false;
+
+  /**
+   * @param flush writes a group and resolves with one result per item, in order. When it
+   *   throws, the items are flushed again one by one, so each caller gets its own outcome.
+   */
+  constructor(
+    private readonly flush: (items: readonly I[]) => Promise<R[]>,
+    private readonly maxGroup = 500,
+  ) {}
+
+  submit(item: I): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.waiting.push({ item, resolve, reject });
+      if (!this.flushing) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.waiting.length > 0) await this.flushGroup(this.waiting.splice(0, this.maxGroup));
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async flushGroup(group: GroupCommit<I, R>['waiting']): Promise<void> {
+    try {
+      const results = await this.flush(group.map((entry) => entry.item));
+      group.forEach((entry, i) => entry.resolve(results[i]!));
+    } catch (error) {
+      if (group.length === 1) {
+        group[0]!.reject(error);
+        return;
+      }
+      for (const entry of group) await this.flushGroup([entry]);
+    }
+  }
+}
