@@ -14,7 +14,11 @@ export interface TaskerProcess {
  * Starts `node bin/tasker.js ARGS…` against `databaseUrl`, resolving once it reports that it
  * is running (its "running" line on stderr). Needs `npm run build` first.
  */
-export function startTasker(args: readonly string[], databaseUrl: string, env: NodeJS.ProcessEnv = {}): Promise<TaskerProcess> {
+export function startTasker(
+  args: readonly string[],
+  databaseUrl: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<TaskerProcess> {
   const child = spawn(process.execPath, ['bin/tasker.js', ...args], {
     cwd: ROOT,
     env: { ...process.env, DATABASE_URL: databaseUrl, ...env },
@@ -35,6 +39,8 @@ export function startTasker(args: readonly string[], databaseUrl: string, env: N
         });
       }
     });
-    child.once('exit', (code) => reject(new Error(`tasker ${args.join(' ')} exited ${code}: ${stderr.trim()}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`tasker ${args.join(' ')} exited ${code}: ${stderr.trim()}`)),
+    );
   });
 }

@@ -29,7 +29,10 @@ export async function cancelTask(db: Database, taskUuid: string, info: ManualAct
     const task = await lockTask(tx, taskUuid);
     if (!task) throw new TaskerError('TASK_NOT_FOUND', `no task ${taskUuid}`);
     if (isTaskTerminal(task.status)) {
-      throw new TaskerError('STATE_CONFLICT', `task ${taskUuid} is already ${task.status}; it cannot be cancelled`);
+      throw new TaskerError(
+        'STATE_CONFLICT',
+        `task ${taskUuid} is already ${task.status}; it cannot be cancelled`,
+      );
     }
     const metadata = { manual: true, ...info };
     const steps = await tx.query<{ step_uuid: string; state: StepState }>(
@@ -67,12 +70,19 @@ export async function resolveStep(
       [taskUuid, stepName],
     );
     const step = rows[0];
-    if (!step) throw new TaskerError('TASK_NOT_FOUND', `task ${taskUuid} has no step ${JSON.stringify(stepName)}`);
+    if (!step)
+      throw new TaskerError('TASK_NOT_FOUND', `task ${taskUuid} has no step ${JSON.stringify(stepName)}`);
     if (!canStepTransition(step.state, 'resolved_manually')) {
-      throw new TaskerError('STATE_CONFLICT', `step ${stepName} is ${step.state}; it cannot be resolved manually`);
+      throw new TaskerError(
+        'STATE_CONFLICT',
+        `step ${stepName} is ${step.state}; it cannot be resolved manually`,
+      );
     }
     if (isTaskTerminal(task.status)) {
-      throw new TaskerError('STATE_CONFLICT', `task ${taskUuid} is ${task.status}; its steps can no longer be resolved`);
+      throw new TaskerError(
+        'STATE_CONFLICT',
+        `task ${taskUuid} is ${task.status}; its steps can no longer be resolved`,
+      );
     }
     await tx.query('UPDATE tasker.workflow_steps SET result = $2::jsonb WHERE step_uuid = $1', [
       step.step_uuid,

@@ -31,7 +31,10 @@ export async function waitForTask(
       if (!task) throw new TaskerError('TASK_NOT_FOUND', `no task ${taskUuid}`);
       if (FINAL_STATES.has(task.status)) return task;
       if (Date.now() > deadline) {
-        throw new TaskerError('TIMEOUT', `task ${taskUuid} is still ${task.status} after ${options.timeoutMs}ms`);
+        throw new TaskerError(
+          'TIMEOUT',
+          `task ${taskUuid} is still ${task.status} after ${options.timeoutMs}ms`,
+        );
       }
       await woken;
     }

@@ -62,7 +62,11 @@ export async function createTask(db: Database, request: CreateTaskRequest): Prom
   const active = trace.getActiveSpan()?.spanContext();
   const parent =
     active && isSpanContextValid(active)
-      ? { traceId: active.traceId, spanId: active.spanId, sampled: (active.traceFlags & TraceFlags.SAMPLED) === 1 }
+      ? {
+          traceId: active.traceId,
+          spanId: active.spanId,
+          sampled: (active.traceFlags & TraceFlags.SAMPLED) === 1,
+        }
       : undefined;
   const traceparent = formatTraceParent(newTaskTraceParent(parent));
   const result = await db.transaction(async (tx) => {

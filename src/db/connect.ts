@@ -32,9 +32,14 @@ export function parsePgmqMode(value: string): PgmqMode {
  * Opens the database. The embedded one is migrated on open (nobody else can run
  * `tasker migrate` against it); a server is migrated by `tasker migrate` unless `autoMigrate`.
  */
-export async function connect(options: ConnectionOptions & { autoMigrate?: boolean } = {}): Promise<Database> {
+export async function connect(
+  options: ConnectionOptions & { autoMigrate?: boolean } = {},
+): Promise<Database> {
   if (options.databaseUrl) {
-    const db = await openPgDatabase({ connectionString: options.databaseUrl, poolSize: options.poolSize ?? 10 });
+    const db = await openPgDatabase({
+      connectionString: options.databaseUrl,
+      poolSize: options.poolSize ?? 10,
+    });
     if (options.autoMigrate) await migrateOrClose(db, options.pgmq);
     return db;
   }

@@ -16,7 +16,7 @@ const SQL_ROOT = new URL('../../sql/', import.meta.url);
 const MIGRATIONS_DIR = new URL('migrations/', SQL_ROOT);
 const BUNDLED_PGMQ = new URL('pgmq/pgmq-compat.sql', SQL_ROOT);
 /** Bumped whenever sql/pgmq/pgmq-compat.sql changes, so servers pick the change up. */
-const BUNDLED_PGMQ_VERSION = 'pgmq-bundled-1';
+const BUNDLED_PGMQ_VERSION = 'pgmq-bundled-2';
 /** Serialises concurrent `migrate` calls across processes: an advisory lock, not a table trick. */
 const MIGRATION_LOCK_KEY = 7_265_001;
 const MIGRATION_FILE = /^(\d{4})_[a-z0-9_]+\.sql$/;
@@ -44,7 +44,9 @@ export async function migrate(db: Database, options: { pgmq: PgmqMode }): Promis
           applied_at timestamptz NOT NULL DEFAULT now()
         );`);
       const done = new Set(
-        (await tx.query<{ name: string }>('SELECT name FROM tasker.schema_migrations')).rows.map((r) => r.name),
+        (await tx.query<{ name: string }>('SELECT name FROM tasker.schema_migrations')).rows.map(
+          (r) => r.name,
+        ),
       );
       const applied: string[] = [];
       const pgmq = await installPgmq(tx, options.pgmq, done, applied);
@@ -59,7 +61,9 @@ export async function migrate(db: Database, options: { pgmq: PgmqMode }): Promis
   } catch (error) {
     if (error instanceof TaskerError) throw error;
     const message = error instanceof Error ? error.message : String(error);
-    throw new TaskerError('MIGRATION_FAILED', `migration failed on ${db.description}: ${message}`, { cause: error });
+    throw new TaskerError('MIGRATION_FAILED', `migration failed on ${db.description}: ${message}`, {
+      cause: error,
+    });
   }
 }
 

@@ -39,7 +39,8 @@ export function describeConnectionString(connectionString: string): string {
 
 /** Turns a driver error raised while connecting into one line naming host and port. */
 export function connectionError(description: string, error: unknown): TaskerError {
-  const reason = error instanceof Error ? ((error as { code?: string }).code ?? error.message) : String(error);
+  const reason =
+    error instanceof Error ? ((error as { code?: string }).code ?? error.message) : String(error);
   return new TaskerError('DATABASE_UNREACHABLE', `cannot reach PostgreSQL at ${description} (${reason})`, {
     cause: error,
   });
@@ -90,7 +91,8 @@ class Listener {
       set.delete(handler);
       if (set.size === 0 && this.handlers.get(channel) === set) {
         this.handlers.delete(channel);
-        if (this.client && !this.closed) await this.command(this.client, `UNLISTEN ${channel}`).catch(() => undefined);
+        if (this.client && !this.closed)
+          await this.command(this.client, `UNLISTEN ${channel}`).catch(() => undefined);
       }
     };
   }

@@ -32,7 +32,9 @@ export async function openEmbeddedDatabase(options: EmbeddedDatabaseOptions = {}
 
   return {
     kind: 'embedded',
-    description: options.dataDir ? `embedded PostgreSQL in ${options.dataDir}` : 'embedded PostgreSQL in memory',
+    description: options.dataDir
+      ? `embedded PostgreSQL in ${options.dataDir}`
+      : 'embedded PostgreSQL in memory',
     async query<R>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
       const result = await pglite.query<R>(sql, params as unknown[] | undefined);
       return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };

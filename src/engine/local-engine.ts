@@ -2,7 +2,11 @@ import { hostname } from 'node:os';
 import type { TaskerConfig } from '../config/schema.js';
 import type { Database } from '../db/database.js';
 import { startEventRuntime, type EventRuntime } from '../events/domain/event-runtime.js';
-import { startOrchestrator, type Orchestrator, type OrchestrationObserver } from '../orchestration/orchestrator.js';
+import {
+  startOrchestrator,
+  type Orchestrator,
+  type OrchestrationObserver,
+} from '../orchestration/orchestrator.js';
 import { mergeObservers } from '../telemetry/merge-observers.js';
 import type { SystemTelemetry } from '../telemetry/system-telemetry.js';
 import type { HandlerModule } from '../worker/handler-module.js';
@@ -50,7 +54,10 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
   const { telemetry } = options;
   // Stopped last: recordings started by the parts' final steps finish before stop() resolves.
   if (telemetry) started.push({ stop: () => telemetry.flush() });
-  const orchestrationObserver = mergeObservers(options.orchestrationObserver, telemetry?.orchestrationObserver);
+  const orchestrationObserver = mergeObservers(
+    options.orchestrationObserver,
+    telemetry?.orchestrationObserver,
+  );
   const stepObserver = mergeObservers(options.stepObserver, telemetry?.stepObserver);
   try {
     const eventSource = options.worker ?? options.events;

@@ -2,12 +2,7 @@ import { isInFlight, satisfiesDependencies, type StepState } from '../state/step
 
 /** What the orchestrator does with a task after looking at its steps. */
 export type TaskDecision =
-  | 'complete'
-  | 'enqueue'
-  | 'fail'
-  | 'blocked'
-  | 'waiting_for_retry'
-  | 'waiting_for_dependencies';
+  'complete' | 'enqueue' | 'fail' | 'blocked' | 'waiting_for_retry' | 'waiting_for_dependencies';
 
 /** A step as the evaluation sees it. */
 export interface StepSnapshot {

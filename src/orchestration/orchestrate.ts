@@ -1,7 +1,13 @@
 import type { Queryable } from '../db/database.js';
 import { isTerminal as isTaskTerminal, type TaskState } from '../state/task-state-machine.js';
 import { advanceTasks, type TaskPlan } from './advance.js';
-import { loadReportedSteps, settle, settleSteps, type ResultOutcome, type Settlement } from './result-processor.js';
+import {
+  loadReportedSteps,
+  settle,
+  settleSteps,
+  type ResultOutcome,
+  type Settlement,
+} from './result-processor.js';
 import { loadSteps } from './step-enqueuer.js';
 import { planEvaluation, TaskMover, type EvaluationOutcome } from './task-evaluator.js';
 import { lockTasks, type LockedTask } from './task-lock.js';
@@ -46,7 +52,8 @@ export async function orchestrate(
   };
 
   const resultItems = items.filter(
-    (item): item is Extract<OrchestrationItem, { kind: 'result' }> => item.kind === 'result' && live(item) !== undefined,
+    (item): item is Extract<OrchestrationItem, { kind: 'result' }> =>
+      item.kind === 'result' && live(item) !== undefined,
   );
   const reported = await loadReportedSteps(
     tx,

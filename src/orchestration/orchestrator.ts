@@ -67,7 +67,11 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
   }
 
   /** Orchestrates the items and archives their messages in one transaction. */
-  function runBatch(queueName: string, messages: readonly QueueMessage<unknown>[], items: OrchestrationItem[]) {
+  function runBatch(
+    queueName: string,
+    messages: readonly QueueMessage<unknown>[],
+    items: OrchestrationItem[],
+  ) {
     return db.transaction(async (tx) => {
       const outcomes = await orchestrate(tx, items);
       await queue.archive(
@@ -89,11 +93,16 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     toItem: (message: T) => OrchestrationItem,
   ): Promise<void> {
     try {
-      const outcomes = await runBatch(queueName, messages, messages.map((message) => toItem(message.message)));
+      const outcomes = await runBatch(
+        queueName,
+        messages,
+        messages.map((message) => toItem(message.message)),
+      );
       outcomes.forEach(report);
       return;
     } catch (error) {
-      if (messages.length === 1) logger.error({ err: error, queue: queueName }, 'orchestration message failed');
+      if (messages.length === 1)
+        logger.error({ err: error, queue: queueName }, 'orchestration message failed');
     }
     if (messages.length === 1 && messages[0]!.readCount < MAX_MESSAGE_READS) return;
     for (const message of messages) {
@@ -103,7 +112,10 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
       } catch (error) {
         logger.error({ err: error, queue: queueName, msgId: message.msgId }, 'orchestration message failed');
         if (message.readCount >= MAX_MESSAGE_READS) {
-          logger.error({ queue: queueName, msgId: message.msgId }, 'archiving a message that failed too often');
+          logger.error(
+            { queue: queueName, msgId: message.msgId },
+            'archiving a message that failed too often',
+          );
           await queue.archive(queueName, message.msgId).catch(() => undefined);
         }
       }
@@ -114,7 +126,10 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     ...common,
     queue: TASK_REQUESTS_QUEUE,
     handle: (messages) =>
-      handleBatch(TASK_REQUESTS_QUEUE, messages, (message) => ({ kind: 'initialize', taskUuid: message.task_uuid })),
+      handleBatch(TASK_REQUESTS_QUEUE, messages, (message) => ({
+        kind: 'initialize',
+        taskUuid: message.task_uuid,
+      })),
   });
 
   const results = await startQueueConsumer<StepResultMessage>({

@@ -33,7 +33,10 @@ export interface ResultOutcome {
 }
 
 /** The reported steps of a batch, by step uuid (read under the locks of their tasks). */
-export async function loadReportedSteps(tx: Queryable, stepUuids: readonly string[]): Promise<Map<string, ReportedStep>> {
+export async function loadReportedSteps(
+  tx: Queryable,
+  stepUuids: readonly string[],
+): Promise<Map<string, ReportedStep>> {
   const { rows } = await tx.query<ReportedStep>(
     `SELECT step_uuid, task_uuid, name, state, attempts, error, retryable, max_attempts AS "maxAttempts",
             backoff, backoff_base_ms AS "backoffBaseMs", max_backoff_ms AS "maxBackoffMs"

@@ -15,7 +15,10 @@ export interface StepRow {
  * Every step of the tasks, by task, in template order, with viability decided in SQL: pending,
  * or waiting for a retry whose backoff has elapsed, and every parent complete or resolved manually.
  */
-export async function loadSteps(tx: Queryable, taskUuids: readonly string[]): Promise<Map<string, StepRow[]>> {
+export async function loadSteps(
+  tx: Queryable,
+  taskUuids: readonly string[],
+): Promise<Map<string, StepRow[]>> {
   const { rows } = await tx.query<StepRow>(
     `SELECT s.task_uuid, s.step_uuid, s.name, s.state, s.attempts,
             (s.state = 'pending' OR (s.state = 'waiting_for_retry' AND s.next_attempt_at <= now()))

@@ -25,7 +25,10 @@ function isClass(value: unknown): value is new () => { call(ctx: StepContext): u
 function toHandler(key: string, value: unknown, source: string): StepHandler {
   if (isClass(value)) {
     if (typeof (value.prototype as { call?: unknown }).call !== 'function') {
-      throw new TaskerError('HANDLER_INVALID', `${source}: handlers["${key}"] is a class without a call(ctx) method`);
+      throw new TaskerError(
+        'HANDLER_INVALID',
+        `${source}: handlers["${key}"] is a class without a call(ctx) method`,
+      );
     }
     return (ctx) => new value().call(ctx);
   }
@@ -49,7 +52,9 @@ export async function loadHandlerModule(
       : ((await import(pathToFileURL(absolute).href)) as Record<string, unknown>);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    throw new TaskerError('HANDLER_INVALID', `cannot load handler module ${path}: ${message}`, { cause: error });
+    throw new TaskerError('HANDLER_INVALID', `cannot load handler module ${path}: ${message}`, {
+      cause: error,
+    });
   }
   const raw = exports.handlers ?? (options.requireHandlers === false ? {} : undefined);
   if (typeof raw !== 'object' || raw === null) {

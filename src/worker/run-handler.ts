@@ -52,7 +52,10 @@ export async function runHandler(
     }, timeoutSeconds * 1000);
   });
   try {
-    const value = await Promise.race([Promise.resolve().then(() => handler({ ...ctx, signal: controller.signal })), timedOut]);
+    const value = await Promise.race([
+      Promise.resolve().then(() => handler({ ...ctx, signal: controller.signal })),
+      timedOut,
+    ]);
     return serialisable(ctx.step.name, value);
   } catch (error) {
     return { ok: false, error: toErrorRecord(error, isPermanentError(error)) };

@@ -17,7 +17,11 @@ export interface StepExecutorDeps {
 /** Told about each attempt (telemetry hooks in here). */
 export interface StepObserver {
   /** After the claim committed; `message` names the queue message the attempt came from. */
-  attemptStarted?(step: ClaimedStep, headers: Record<string, unknown>, message?: { queue: string; msgId: number }): void;
+  attemptStarted?(
+    step: ClaimedStep,
+    headers: Record<string, unknown>,
+    message?: { queue: string; msgId: number },
+  ): void;
   /** Just before the handler is called. */
   beforeHandle?(step: ClaimedStep): void;
   /** The handler returned, threw or timed out; the outcome is not reported yet. */
@@ -52,7 +56,12 @@ export async function executeClaimedStep(
         {
           context: step.context,
           dependencyResults: step.dependency_results,
-          step: { name: step.step_name, uuid: step.step_uuid, attempt: step.attempt, initialization: step.handler_initialization },
+          step: {
+            name: step.step_name,
+            uuid: step.step_uuid,
+            attempt: step.attempt,
+            initialization: step.handler_initialization,
+          },
           task: {
             uuid: step.task_uuid,
             namespace: step.namespace,

@@ -51,7 +51,8 @@ export function createReporter(db: Database): ReportAttempt {
       );
       const reported = rows[0]?.reported ?? [];
       for (const [i, report] of reports.entries()) {
-        if (reported[i] && report.events.persists(report.outcome.ok)) await report.events.persist(q, report.outcome.ok);
+        if (reported[i] && report.events.persists(report.outcome.ok))
+          await report.events.persist(q, report.outcome.ok);
       }
       return reported;
     };

@@ -5,6 +5,10 @@
  */
 import { expect } from 'vitest';
 import type { Queryable } from '../../../src/db/database.js';
+import { canTransition as canStepTransition } from '../../../src/state/step-state-machine.js';
+import { canTransition as canTaskTransition } from '../../../src/state/task-state-machine.js';
+
+type AllowedMove = (from: string, to: string) => boolean;
 
 /** One persisted transition. */
 export interface TransitionRow {
@@ -38,14 +42,28 @@ function group(rows: readonly Keyed[]): Map<string, Keyed[]> {
   return byKey;
 }
 
-function expectChain(label: string, rows: readonly Keyed[]): void {
+/**
+ * Each row starts where the previous one ended, and every move is an edge of the state
+ * machine: the SQL functions that make transitions on the hot paths are held to the same
+ * table as the TypeScript code.
+ */
+function expectChain(
+  label: string,
+  rows: readonly Keyed[],
+  allowed: (from: string, to: string) => boolean,
+): void {
   expect(
     rows.map((row) => row.sort_key),
     `${label}: sort keys`,
   ).toEqual(rows.map((_, i) => i + 1));
   expect(rows[0]?.from_state, `${label}: first row`).toBeNull();
   rows.forEach((row, i) => {
-    if (i > 0) expect(row.from_state, `${label}: row ${i + 1} from_state`).toBe(rows[i - 1]!.to_state);
+    if (i === 0) return;
+    expect(row.from_state, `${label}: row ${i + 1} from_state`).toBe(rows[i - 1]!.to_state);
+    expect(
+      allowed(row.from_state!, row.to_state),
+      `${label}: ${row.from_state} → ${row.to_state} is an edge`,
+    ).toBe(true);
   });
   expect(
     rows.map((row) => row.most_recent),
@@ -96,8 +114,8 @@ export async function expectConsistentHistories(
   const tasks = group(taskRows.rows);
   const steps = group(stepRows.rows);
   if (taskUuids) expect([...tasks.keys()].sort(), 'tasks with a history').toEqual([...taskUuids].sort());
-  for (const [key, rows] of tasks) expectChain(`task ${key}`, rows);
-  for (const [key, rows] of steps) expectChain(`step ${key}`, rows);
+  for (const [key, rows] of tasks) expectChain(`task ${key}`, rows, canTaskTransition as AllowedMove);
+  for (const [key, rows] of steps) expectChain(`step ${key}`, rows, canStepTransition as AllowedMove);
   return {
     tasks: new Map([...tasks].map(([key, rows]) => [key, strip(rows)])),
     steps: new Map([...steps].map(([key, rows]) => [key, strip(rows)])),
