@@ -1,6 +1,7 @@
--- The engine's hot paths as single statements: a worker claims a step in one round trip and
--- reports its outcome in another, and an orchestrator moves a task along a path of states and
--- enqueues its ready steps in one call each. Each keeps the compare-and-swap semantics of
+-- The engine's hot paths as single statements: a worker reads and claims its steps in one
+-- round trip and reports their outcomes in another; the orchestrator's building blocks (a path
+-- of task transitions, enqueueing ready steps, settling a reported attempt) are used by
+-- tasker.orchestrate (0007). Each keeps the compare-and-swap semantics of
 -- tasker.transition_task / tasker.transition_step, which they call.
 
 -- Moves a task through p_path[1] → p_path[2] → …, recording p_metadata[i - 1] with the move
@@ -165,50 +166,6 @@ BEGIN
      WHERE step_uuid = p_step;
   END IF;
   RETURN tasker.transition_step(p_step, p_from, p_to, p_metadata);
-END;
-$$;
-
--- Settles a batch of step outcomes judged by an orchestrator: each
--- {step_uuid, from, to, retry_in_ms, metadata}.
-CREATE FUNCTION tasker.settle_steps(p_settlements jsonb)
-RETURNS void LANGUAGE plpgsql AS $$
-DECLARE
-  s jsonb;
-BEGIN
-  FOR s IN SELECT * FROM jsonb_array_elements(p_settlements) LOOP
-    IF NOT tasker.settle_step((s->>'step_uuid')::uuid, s->>'from', s->>'to',
-                              (s->>'retry_in_ms')::integer, s->'metadata') THEN
-      RAISE EXCEPTION 'step % is no longer %', s->>'step_uuid', s->>'from' USING ERRCODE = 'serialization_failure';
-    END IF;
-  END LOOP;
-END;
-$$;
-
--- Applies a batch of orchestration plans, one per locked task: each
--- {task_uuid, path: [states], metadata: [objects], enqueue: [step uuids], queue, headers}.
--- Every move is a compare-and-swap; losing one means the task changed under its lock, which
--- aborts the whole transaction. Returns {task_uuid: [enqueued step uuids]}.
-CREATE FUNCTION tasker.advance_tasks(p_plans jsonb)
-RETURNS jsonb LANGUAGE plpgsql AS $$
-DECLARE
-  plan jsonb;
-  enqueued jsonb := '{}';
-  done uuid[];
-BEGIN
-  FOR plan IN SELECT * FROM jsonb_array_elements(p_plans) LOOP
-    IF jsonb_array_length(plan->'enqueue') > 0 THEN
-      done := tasker.enqueue_steps((plan->>'task_uuid')::uuid,
-                                   ARRAY(SELECT jsonb_array_elements_text(plan->'enqueue'))::uuid[],
-                                   plan->>'queue', plan->'headers');
-      enqueued := enqueued || jsonb_build_object(plan->>'task_uuid', to_jsonb(done));
-    END IF;
-    IF NOT tasker.transition_task_path((plan->>'task_uuid')::uuid,
-                                       ARRAY(SELECT jsonb_array_elements_text(plan->'path')),
-                                       ARRAY(SELECT jsonb_array_elements(plan->'metadata'))) THEN
-      RAISE EXCEPTION 'task % changed state under its lock', plan->>'task_uuid' USING ERRCODE = 'serialization_failure';
-    END IF;
-  END LOOP;
-  RETURN enqueued;
 END;
 $$;
 

@@ -1,10 +1,8 @@
 import type { Database } from '../db/database.js';
 import { TaskerError } from '../errors.js';
-import { advanceTasks } from '../orchestration/advance.js';
 import { orchestrate } from '../orchestration/orchestrate.js';
-import { TaskMover } from '../orchestration/task-evaluator.js';
 import { lockTask } from '../orchestration/task-lock.js';
-import { transitionStep } from '../persistence/transitions.js';
+import { transition } from '../persistence/transitions.js';
 import {
   canTransition as canStepTransition,
   isTerminal as isStepTerminal,
@@ -41,12 +39,10 @@ export async function cancelTask(db: Database, taskUuid: string, info: ManualAct
     );
     for (const step of steps.rows) {
       if (!isStepTerminal(step.state) && canStepTransition(step.state, 'cancelled')) {
-        await transitionStep(tx, step.step_uuid, step.state, 'cancelled', metadata);
+        await transition(tx, { step: step.step_uuid }, step.state, 'cancelled', metadata);
       }
     }
-    const mover = new TaskMover(task);
-    mover.move('cancelled', metadata);
-    await advanceTasks(tx, [{ mover, enqueue: [] }]);
+    await transition(tx, { task: taskUuid }, task.status, 'cancelled', metadata);
   });
 }
 
@@ -88,7 +84,7 @@ export async function resolveStep(
       step.step_uuid,
       JSON.stringify(result ?? null),
     ]);
-    await transitionStep(tx, step.step_uuid, step.state, 'resolved_manually', { manual: true, ...info });
+    await transition(tx, { step: step.step_uuid }, step.state, 'resolved_manually', { manual: true, ...info });
     await orchestrate(tx, [{ kind: 'reevaluate', taskUuid }]);
   });
 }

@@ -1,16 +1,6 @@
 import type { Queryable } from '../db/database.js';
-import { isTerminal as isTaskTerminal, type TaskState } from '../state/task-state-machine.js';
-import { advanceTasks, type TaskPlan } from './advance.js';
-import {
-  loadReportedSteps,
-  settle,
-  settleSteps,
-  type ResultOutcome,
-  type Settlement,
-} from './result-processor.js';
-import { loadSteps } from './step-enqueuer.js';
-import { planEvaluation, TaskMover, type EvaluationOutcome } from './task-evaluator.js';
-import { lockTasks, type LockedTask } from './task-lock.js';
+import type { StepState } from '../state/step-state-machine.js';
+import type { TaskState } from '../state/task-state-machine.js';
 
 /** One thing an orchestrator was asked to do to a task. */
 export type OrchestrationItem =
@@ -21,102 +11,103 @@ export type OrchestrationItem =
   /** Look at the task again (a retry came due, or an operator changed a step). */
   | { kind: 'reevaluate'; taskUuid: string };
 
+/** What the orchestrator decided for a task after looking at its steps. */
+export type TaskDecision =
+  | 'complete'
+  | 'enqueue'
+  | 'fail'
+  | 'blocked'
+  | 'waiting_for_retry'
+  | 'waiting_for_dependencies';
+
+/** One state change made inside an orchestration transaction, reported after commit. */
+export interface TaskChange {
+  from: TaskState;
+  to: TaskState;
+}
+
+/** What one evaluation did to a task. */
+export interface EvaluationOutcome {
+  decision: TaskDecision;
+  changes: TaskChange[];
+  /** Names of the steps enqueued. */
+  enqueued: string[];
+  /** Steps found ready to run (`workflow.viable_steps_discovered`). */
+  viable: number;
+  final: TaskState;
+}
+
+/** How one step result landed: the step's new state, and the task evaluation that followed. */
+export interface ResultOutcome {
+  namespace: string;
+  stepName: string;
+  stepState: StepState;
+  attempt: number;
+  retryInMs?: number;
+  /** The error name of a failed attempt (`PermanentError`, `StepTimeoutError`, `WorkerLost`, …). */
+  errorName?: string;
+  evaluation: EvaluationOutcome;
+}
+
 /** What became of an item: undefined when it was stale and changed nothing. */
 export type ItemOutcome =
   | { kind: 'initialize' | 'reevaluate'; taskUuid: string; evaluation: EvaluationOutcome }
   | { kind: 'result'; taskUuid: string; result: ResultOutcome }
   | undefined;
 
-/** Task states a reevaluation may start from. */
-const REEVALUATE_FROM: ReadonlySet<TaskState> = new Set([
-  'steps_in_process',
-  'waiting_for_dependencies',
-  'waiting_for_retry',
-  'blocked_by_failures',
-]);
+type RawOutcome =
+  | { kind: 'initialize' | 'reevaluate'; task_uuid: string; evaluation: EvaluationOutcome }
+  | {
+      kind: 'result';
+      task_uuid: string;
+      namespace: string;
+      step_name: string;
+      step_state: StepState;
+      attempt: number;
+      retry_in_ms: number | null;
+      error_name: string | null;
+      evaluation: EvaluationOutcome;
+    }
+  | null;
+
+function toOutcome(raw: RawOutcome): ItemOutcome {
+  if (raw === null) return undefined;
+  if (raw.kind !== 'result') return { kind: raw.kind, taskUuid: raw.task_uuid, evaluation: raw.evaluation };
+  return {
+    kind: 'result',
+    taskUuid: raw.task_uuid,
+    result: {
+      namespace: raw.namespace,
+      stepName: raw.step_name,
+      stepState: raw.step_state,
+      attempt: raw.attempt,
+      ...(raw.retry_in_ms !== null ? { retryInMs: raw.retry_in_ms } : {}),
+      ...(raw.error_name !== null ? { errorName: raw.error_name } : {}),
+      evaluation: raw.evaluation,
+    },
+  };
+}
 
 /**
- * Orchestrates a batch in the caller's transaction with a fixed number of statements whatever
- * its size: lock the tasks, settle the reported steps, load the tasks' steps, decide, and write
- * every task's moves and enqueued steps at once. Items for the same task share one evaluation.
+ * Orchestrates a batch in one statement (tasker.orchestrate, sql/migrations/0007): locks the
+ * tasks in uuid order, settles the reported attempts (complete, retry after backoff, or
+ * error), decides each task's next states from its steps, enqueues the steps that became
+ * ready, and archives the batch's messages when `archive` names them. Items for the same task
+ * share one evaluation. With `skipLocked`, tasks another orchestrator holds are left out.
  */
 export async function orchestrate(
-  tx: Queryable,
+  db: Queryable,
   items: readonly OrchestrationItem[],
-  options: { skipLocked?: boolean } = {},
+  options: { skipLocked?: boolean; archive?: { queue: string; msgIds: readonly number[] } } = {},
 ): Promise<ItemOutcome[]> {
-  const tasks = await lockTasks(tx, [...new Set(items.map((item) => item.taskUuid))], options);
-  const live = (item: OrchestrationItem): LockedTask | undefined => {
-    const task = tasks.get(item.taskUuid);
-    return task && !isTaskTerminal(task.status) ? task : undefined;
-  };
-
-  const resultItems = items.filter(
-    (item): item is Extract<OrchestrationItem, { kind: 'result' }> =>
-      item.kind === 'result' && live(item) !== undefined,
+  const payload = items.map((item) => ({
+    kind: item.kind,
+    task_uuid: item.taskUuid,
+    ...(item.kind === 'result' ? { step_uuid: item.stepUuid, attempt: item.attempt } : {}),
+  }));
+  const { rows } = await db.query<{ outcomes: RawOutcome[] }>(
+    'SELECT tasker.orchestrate($1::jsonb, $2, $3, $4) AS outcomes',
+    [JSON.stringify(payload), options.skipLocked === true, options.archive?.queue ?? null, options.archive?.msgIds ?? []],
   );
-  const reported = await loadReportedSteps(
-    tx,
-    resultItems.map((item) => item.stepUuid),
-  );
-  const settlements = new Map<OrchestrationItem, Settlement>();
-  for (const item of resultItems) {
-    const step = reported.get(item.stepUuid);
-    const settlement = step && step.task_uuid === item.taskUuid ? settle(step, item.attempt) : undefined;
-    if (settlement) settlements.set(item, settlement);
-  }
-  await settleSteps(tx, [...settlements.values()]);
-
-  // Which tasks move, and from where.
-  const movers = new Map<string, TaskMover>();
-  for (const item of items) {
-    const task = live(item);
-    if (!task || movers.has(task.task_uuid)) continue;
-    if (item.kind === 'initialize' && task.status === 'pending') {
-      const mover = new TaskMover(task);
-      mover.move('initializing');
-      mover.move('enqueuing_steps');
-      movers.set(task.task_uuid, mover);
-    } else if (
-      (item.kind === 'result' && settlements.has(item)) ||
-      (item.kind === 'reevaluate' && REEVALUATE_FROM.has(task.status))
-    ) {
-      movers.set(task.task_uuid, new TaskMover(task));
-    }
-  }
-  const steps = await loadSteps(tx, [...movers.keys()]);
-  const evaluations = new Map<string, EvaluationOutcome>();
-  const plans: TaskPlan[] = [];
-  for (const [taskUuid, mover] of movers) {
-    const evaluation = planEvaluation(mover, steps.get(taskUuid) ?? []);
-    evaluations.set(taskUuid, evaluation);
-    plans.push({ mover, enqueue: evaluation.enqueued });
-  }
-  await advanceTasks(tx, plans);
-
-  return items.map((item): ItemOutcome => {
-    const evaluation = evaluations.get(item.taskUuid);
-    if (!evaluation) return undefined;
-    if (item.kind !== 'result') {
-      return item.kind === 'initialize' && evaluation.changes[0]?.to !== 'initializing'
-        ? undefined
-        : { kind: item.kind, taskUuid: item.taskUuid, evaluation };
-    }
-    const settlement = settlements.get(item);
-    if (!settlement) return undefined;
-    const task = tasks.get(item.taskUuid)!;
-    return {
-      kind: 'result',
-      taskUuid: item.taskUuid,
-      result: {
-        namespace: task.namespace,
-        stepName: settlement.step.name,
-        stepState: settlement.to,
-        attempt: item.attempt,
-        ...(settlement.retryInMs !== undefined ? { retryInMs: settlement.retryInMs } : {}),
-        ...(settlement.to !== 'complete' ? { errorName: settlement.step.error?.name ?? 'Error' } : {}),
-        evaluation,
-      },
-    };
-  });
+  return (rows[0]?.outcomes ?? []).map(toOutcome);
 }

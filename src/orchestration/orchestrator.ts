@@ -9,10 +9,14 @@ import {
 import { logger } from '../logging/logger.js';
 import { PgmqClient, type QueueMessage } from '../messaging/pgmq-client.js';
 import { startQueueConsumer } from '../messaging/queue-consumer.js';
-import { orchestrate, type ItemOutcome, type OrchestrationItem } from './orchestrate.js';
-import type { ResultOutcome } from './result-processor.js';
+import {
+  orchestrate,
+  type EvaluationOutcome,
+  type ItemOutcome,
+  type OrchestrationItem,
+  type ResultOutcome,
+} from './orchestrate.js';
 import { enqueueDueRetries } from './retry-scanner.js';
-import type { EvaluationOutcome } from './task-evaluator.js';
 
 /** Orchestrator settings (`[orchestration]` in the configuration). */
 export interface OrchestratorOptions {
@@ -66,21 +70,13 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     else observer.taskInitialized?.(outcome.taskUuid, outcome.evaluation);
   }
 
-  /** Orchestrates the items and archives their messages in one transaction. */
+  /** Orchestrates the items and archives their messages in one statement. */
   function runBatch(
     queueName: string,
     messages: readonly QueueMessage<unknown>[],
     items: OrchestrationItem[],
-  ) {
-    return db.transaction(async (tx) => {
-      const outcomes = await orchestrate(tx, items);
-      await queue.archive(
-        queueName,
-        messages.map((message) => message.msgId),
-        tx,
-      );
-      return outcomes;
-    });
+  ): Promise<ItemOutcome[]> {
+    return orchestrate(db, items, { archive: { queue: queueName, msgIds: messages.map((message) => message.msgId) } });
   }
 
   /**

@@ -1,7 +1,6 @@
 import type { Database } from '../db/database.js';
 import type { TaskState } from '../state/task-state-machine.js';
-import { orchestrate } from './orchestrate.js';
-import type { EvaluationOutcome } from './task-evaluator.js';
+import { orchestrate, type EvaluationOutcome } from './orchestrate.js';
 
 /** Task states in which a step may be waiting for its retry backoff to elapse. */
 const RETRY_WAITING_STATES: readonly TaskState[] = [
@@ -27,12 +26,10 @@ export async function enqueueDueRetries(
     [limit, RETRY_WAITING_STATES],
   );
   if (due.rows.length === 0) return [];
-  const outcomes = await db.transaction((tx) =>
-    orchestrate(
-      tx,
-      due.rows.map((row) => ({ kind: 'reevaluate' as const, taskUuid: row.task_uuid })),
-      { skipLocked: true },
-    ),
+  const outcomes = await orchestrate(
+    db,
+    due.rows.map((row) => ({ kind: 'reevaluate' as const, taskUuid: row.task_uuid })),
+    { skipLocked: true },
   );
   return outcomes.flatMap((outcome) =>
     outcome && outcome.kind !== 'result' ? [{ taskUuid: outcome.taskUuid, outcome: outcome.evaluation }] : [],

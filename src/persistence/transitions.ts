@@ -1,26 +1,29 @@
 import type { Queryable } from '../db/database.js';
 import { assertTransition as assertStepTransition, type StepState } from '../state/step-state-machine.js';
+import { assertTransition as assertTaskTransition, type TaskState } from '../state/task-state-machine.js';
 
 /** Free-form facts recorded with a transition (who, why, which attempt). */
 export type TransitionMetadata = Record<string, unknown>;
 
 /**
- * Compare-and-swap of a step's state with its history (tasker.transition_step), checked
- * against the step state machine first; false when the step was no longer in `from`. The
- * engine's hot paths make their transitions inside SQL functions (sql/migrations/0006); this
- * is for operator actions (cancel, manual resolution).
+ * Compare-and-swap of a task's or step's state with its history (tasker.transition_task /
+ * tasker.transition_step), checked against the state machine first; false when it was no
+ * longer in `from`. The engine's own moves happen inside SQL functions (sql/migrations/0006,
+ * 0007); this is for operator actions (cancel, manual resolution).
  */
-export async function transitionStep(
+export async function transition(
   tx: Queryable,
-  stepUuid: string,
-  from: StepState,
-  to: StepState,
+  subject: { task: string } | { step: string },
+  from: TaskState | StepState,
+  to: TaskState | StepState,
   metadata: TransitionMetadata = {},
 ): Promise<boolean> {
-  assertStepTransition(from, to);
+  const isTask = 'task' in subject;
+  if (isTask) assertTaskTransition(from as TaskState, to as TaskState);
+  else assertStepTransition(from as StepState, to as StepState);
   const { rows } = await tx.query<{ ok: boolean }>(
-    'SELECT tasker.transition_step($1, $2, $3, $4::jsonb) AS ok',
-    [stepUuid, from, to, JSON.stringify(metadata)],
+    `SELECT tasker.${isTask ? 'transition_task' : 'transition_step'}($1, $2, $3, $4::jsonb) AS ok`,
+    [isTask ? subject.task : subject.step, from, to, JSON.stringify(metadata)],
   );
   return rows[0]?.ok === true;
 }

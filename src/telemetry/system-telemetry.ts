@@ -2,12 +2,12 @@ import { metrics, trace, type Counter, type MeterProvider, type TracerProvider }
 import type { Database } from '../db/database.js';
 import { logger } from '../logging/logger.js';
 import type { OrchestrationObserver } from '../orchestration/orchestrator.js';
-import type { EvaluationOutcome } from '../orchestration/task-evaluator.js';
+import type { EvaluationOutcome } from '../orchestration/orchestrate.js';
 import type { StepObserver } from '../worker/step-executor.js';
 import { registerEngineGauges } from './engine-gauges.js';
 import { METRICS, TASKER_METER, TASKER_TRACER, type MetricKey } from './metric-catalog.js';
 import { createStepSpanTracker } from './step-span-tracker.js';
-import { loadTaskHistory } from './task-history.js';
+import { loadTaskHistories } from './task-history.js';
 import { FINAL_TASK_STATES, taskSpanOutline } from './task-span-events.js';
 import { recordTaskSpan } from './task-span-recorder.js';
 
@@ -32,9 +32,10 @@ export interface SystemTelemetry {
   /** Records the `step.execution` spans and the step duration histogram in a worker. */
   readonly stepObserver: StepObserver;
   /**
-   * Records the task span of a task in a final state and counts its completion or failure.
-   * Call it after the transaction that finished the task (the orchestrator observer does;
-   * `tasker task cancel` and `tasker step resolve` do for what they finish).
+   * Records the task span of a task in a final state and counts its completion or failure
+   * (nothing for a task not finished). Call it after the transaction that finished the task
+   * (the orchestrator observer does; `tasker task cancel` and `tasker step resolve` do for what
+   * they finish). Never rejects: a failure is logged.
    */
   recordFinishedTask(taskUuid: string): Promise<void>;
   /** Resolves once every recording started so far is done. */
@@ -44,6 +45,8 @@ export interface SystemTelemetry {
 }
 
 const FINAL = new Set(FINAL_TASK_STATES);
+/** Most tasks whose history one query loads. */
+const MAX_BATCH = 100;
 
 type CounterKey = Extract<MetricKey, 'taskCompletions' | 'taskFailures' | 'stepCompletions' | 'stepFailures'>;
 
@@ -67,32 +70,51 @@ export function createSystemTelemetry(options: SystemTelemetryOptions): SystemTe
   const unregisterGauges = options.gauges ? registerEngineGauges(meter, db) : undefined;
   const pending = new Set<Promise<void>>();
 
-  async function recordFinishedTask(taskUuid: string): Promise<void> {
-    const history = await loadTaskHistory(db, taskUuid);
-    if (!history || !FINAL.has(history.task.status)) return;
-    recordTaskSpan(tracer, history);
-    const { namespace, status } = history.task;
-    if (status === 'complete') counters.taskCompletions.add(1, { namespace });
-    if (status === 'error') {
-      counters.taskFailures.add(1, {
-        namespace,
-        error_code: taskSpanOutline(history).errorCode ?? 'Unknown',
-      });
+  /** Records the span and counts the end of each task of the batch that is in a final state. */
+  async function recordBatch(taskUuids: readonly string[]): Promise<void> {
+    const histories = await loadTaskHistories(db, taskUuids);
+    for (const history of histories.values()) {
+      if (!FINAL.has(history.task.status)) continue;
+      recordTaskSpan(tracer, history);
+      const { namespace, status } = history.task;
+      if (status === 'complete') counters.taskCompletions.add(1, { namespace });
+      if (status === 'error') {
+        counters.taskFailures.add(1, {
+          namespace,
+          error_code: taskSpanOutline(history).errorCode ?? 'Unknown',
+        });
+      }
     }
   }
 
-  /** Runs a recording in the background; the engine never waits for telemetry. */
-  function track(work: Promise<void>): void {
-    const running = work.catch((error: unknown) =>
-      logger.warn({ err: error }, 'telemetry: recording failed'),
+  // Finished tasks are loaded in batches, one batch at a time: while one loads, the next
+  // collects, so a busy orchestrator costs one history query per batch, not per task.
+  let collecting: { uuids: Set<string>; done: Promise<void> } | undefined;
+  let previous: Promise<void> = Promise.resolve();
+
+  function recordFinishedTask(taskUuid: string): Promise<void> {
+    if (!collecting || collecting.uuids.size >= MAX_BATCH) {
+      const uuids = new Set<string>();
+      const done = previous.then(() => {
+        if (collecting?.uuids === uuids) collecting = undefined;
+        return recordBatch([...uuids]);
+      });
+      collecting = { uuids, done };
+      previous = done.catch(() => undefined);
+    }
+    collecting.uuids.add(taskUuid);
+    const running = collecting.done.catch((error: unknown) =>
+      logger.warn({ err: error, taskUuid }, 'telemetry: recording a task span failed'),
     );
     pending.add(running);
     void running.finally(() => pending.delete(running));
+    return running;
   }
 
   /** Records the task span when this evaluation moved the task into a final state. */
   function afterEvaluation(taskUuid: string, evaluation: EvaluationOutcome): void {
-    if (evaluation.changes.some((change) => FINAL.has(change.to))) track(recordFinishedTask(taskUuid));
+    // In the background: the engine never waits for telemetry.
+    if (evaluation.changes.some((change) => FINAL.has(change.to))) void recordFinishedTask(taskUuid);
   }
 
   const orchestrationObserver: OrchestrationObserver = {
@@ -127,9 +149,7 @@ export function createSystemTelemetry(options: SystemTelemetryOptions): SystemTe
   return {
     orchestrationObserver,
     stepObserver,
-    recordFinishedTask: async (taskUuid) => {
-      await recordFinishedTask(taskUuid);
-    },
+    recordFinishedTask,
     flush,
     async close() {
       await flush();
