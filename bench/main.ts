@@ -14,6 +14,7 @@ const BENCHES: Record<string, () => Promise<BenchModule>> = {
   queue: () => import('./queue.js'),
   workflow: () => import('./workflow.js'),
   events: () => import('./events-fire-and-forget.js'),
+  telemetry: () => import('./telemetry.js'),
 };
 
 async function main(names: string[]): Promise<number> {

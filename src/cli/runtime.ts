@@ -19,7 +19,11 @@ export interface Runtime {
 export async function openRuntime(options: { autoMigrate?: boolean } = {}): Promise<Runtime> {
   const config = await loadConfig();
   const connection = connectionOptionsFromEnv();
-  const db = await connect({ ...connection, poolSize: config.database.pool_size, autoMigrate: options.autoMigrate ?? false });
+  const db = await connect({
+    ...connection,
+    poolSize: config.database.pool_size,
+    autoMigrate: options.autoMigrate ?? false,
+  });
   try {
     if (db.kind === 'postgres' && !options.autoMigrate) await assertMigrated(db);
   } catch (error) {
@@ -61,7 +65,11 @@ export function parseJsonOption(option: string, text: string): unknown {
 /** Splits `NS/NAME[@VERSION]`. */
 export function parseTaskRef(ref: string): { namespace: string; name: string; version?: string } {
   const match = /^([^/@\s]+)\/([^/@\s]+)(?:@(\S+))?$/.exec(ref);
-  if (!match) throw new TaskerError('USAGE', `--task must look like NAMESPACE/NAME[@VERSION], not ${JSON.stringify(ref)}`);
+  if (!match)
+    throw new TaskerError(
+      'USAGE',
+      `--task must look like NAMESPACE/NAME[@VERSION], not ${JSON.stringify(ref)}`,
+    );
   const [, namespace, name, version] = match;
   return { namespace: namespace!, name: name!, ...(version ? { version } : {}) };
 }
@@ -80,14 +88,19 @@ export function untilSignal(): Promise<NodeJS.Signals> {
 }
 
 /** Runs until SIGTERM/SIGINT, then stops gracefully, giving up after `timeoutMs`. */
-export async function serveUntilSignal(name: string, stop: () => Promise<void>, timeoutMs: number): Promise<void> {
+export async function serveUntilSignal(
+  name: string,
+  stop: () => Promise<void>,
+  timeoutMs: number,
+): Promise<void> {
   process.stderr.write(`${name} running; SIGTERM or Ctrl-C stops it\n`);
   const signal = await untilSignal();
   process.stderr.write(`${name}: ${signal}, finishing work in hand\n`);
   let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+  const timedOut = new Promise<'timeout'>(
+    (resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)),
+  );
   const outcome = await Promise.race([stop().then(() => 'stopped' as const), timedOut]);
   clearTimeout(timer);
   if (outcome === 'timeout') process.stderr.write(`${name}: gave up waiting after ${timeoutMs}ms\n`);
 }
-

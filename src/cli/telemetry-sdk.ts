@@ -6,14 +6,18 @@
  * Tasker's id generator so task spans keep the ids chosen when their task was created.
  */
 import { hostname } from 'node:os';
-import { metrics } from '@opentelemetry/api';
+import { metrics, trace } from '@opentelemetry/api';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader, type IMetricReader } from '@opentelemetry/sdk-metrics';
-import { BatchSpanProcessor, RandomIdGenerator, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  RandomIdGenerator,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import type { TaskerConfig } from '../config/schema.js';
 import { TaskerError } from '../errors.js';
 import { createPresetIdGenerator } from '../telemetry/id-generator.js';
@@ -23,7 +27,7 @@ export type TelemetryConfig = TaskerConfig['telemetry'];
 
 /** The SDK of this process. */
 export interface TelemetrySdk {
-  readonly tracerProvider: NodeTracerProvider;
+  readonly tracerProvider: BasicTracerProvider;
   readonly meterProvider: MeterProvider;
   /** Where `/metrics` is served, when a Prometheus port is configured. */
   readonly prometheusUrl: string | undefined;
@@ -95,7 +99,7 @@ export async function startTelemetrySdk(
   const spanProcessors: SpanProcessor[] = endpoint
     ? [new BatchSpanProcessor(new OTLPTraceExporter({ url: signalUrl(endpoint, 'traces') }))]
     : [];
-  const tracerProvider = new NodeTracerProvider({
+  const tracerProvider = new BasicTracerProvider({
     resource,
     idGenerator: createPresetIdGenerator(new RandomIdGenerator()),
     spanLimits: { eventCountLimit: SPAN_EVENT_LIMIT },
@@ -117,7 +121,9 @@ export async function startTelemetrySdk(
   if (prometheus) readers.push(prometheus);
   const meterProvider = new MeterProvider({ resource, readers });
 
-  tracerProvider.register();
+  // Global providers, but no context manager: nothing in a CLI process starts active spans,
+  // and on Node 20 AsyncLocalStorage's promise hooks would slow every await of the engine.
+  trace.setGlobalTracerProvider(tracerProvider);
   metrics.setGlobalMeterProvider(meterProvider);
 
   return {

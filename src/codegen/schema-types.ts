@@ -31,7 +31,12 @@ export type TsType =
     }
   | { readonly kind: 'literal'; readonly value: unknown }
   | { readonly kind: 'array'; readonly element: TsType }
-  | { readonly kind: 'tuple'; readonly elements: readonly TsType[]; readonly required: number; readonly rest?: TsType }
+  | {
+      readonly kind: 'tuple';
+      readonly elements: readonly TsType[];
+      readonly required: number;
+      readonly rest?: TsType;
+    }
   | { readonly kind: 'object'; readonly properties: readonly TsProperty[]; readonly index?: TsType }
   | { readonly kind: 'union'; readonly members: readonly TsType[] }
   | { readonly kind: 'intersection'; readonly members: readonly TsType[] }
@@ -139,7 +144,10 @@ function convert(schema: unknown, scope: Scope): TsType {
     .sort();
   if (unsupported.length > 0) {
     const plural = unsupported.length > 1 ? 's' : '';
-    return { kind: 'unsupported', reason: `unsupported JSON Schema keyword${plural}: ${unsupported.join(', ')}` };
+    return {
+      kind: 'unsupported',
+      reason: `unsupported JSON Schema keyword${plural}: ${unsupported.join(', ')}`,
+    };
   }
   const parts: TsType[] = [];
   if (typeof schema.$ref === 'string') parts.push(reference(schema.$ref, scope));
@@ -156,7 +164,9 @@ function convert(schema: unknown, scope: Scope): TsType {
 /** The type given by `const`, `enum` or `type` (or implied by keywords); undefined when none. */
 function ownType(schema: Record<string, unknown>, scope: Scope): TsType | undefined {
   if (Object.hasOwn(schema, 'const')) return { kind: 'literal', value: schema.const };
-  if (Array.isArray(schema.enum)) return union(schema.enum.map((value) => ({ kind: 'literal', value })));
+  if (Array.isArray(schema.enum)) {
+    return union((schema.enum as unknown[]).map((value) => ({ kind: 'literal', value })));
+  }
   const types = typesOf(schema);
   if (types === undefined) {
     const combined = ['$ref', 'allOf', 'anyOf', 'oneOf'].some((key) => Object.hasOwn(schema, key));
@@ -167,7 +177,8 @@ function ownType(schema: Record<string, unknown>, scope: Scope): TsType | undefi
 
 function typesOf(schema: Record<string, unknown>): string[] | undefined {
   if (typeof schema.type === 'string') return [schema.type];
-  if (Array.isArray(schema.type)) return schema.type.filter((type): type is string => typeof type === 'string');
+  if (Array.isArray(schema.type))
+    return schema.type.filter((type): type is string => typeof type === 'string');
   if (OBJECT_KEYWORDS.some((key) => Object.hasOwn(schema, key))) return ['object'];
   if (ARRAY_KEYWORDS.some((key) => Object.hasOwn(schema, key))) return ['array'];
   return undefined;
@@ -215,7 +226,9 @@ function arrayType(schema: Record<string, unknown>, scope: Scope): TsType {
 function objectType(schema: Record<string, unknown>, scope: Scope): TsType {
   const declared = isSchemaObject(schema.properties) ? schema.properties : {};
   const required = new Set(
-    Array.isArray(schema.required) ? schema.required.filter((name): name is string => typeof name === 'string') : [],
+    Array.isArray(schema.required)
+      ? schema.required.filter((name): name is string => typeof name === 'string')
+      : [],
   );
   const names = [...new Set([...Object.keys(declared), ...required])].sort(compareText);
   const properties: TsProperty[] = names.map((name) => {
@@ -332,18 +345,40 @@ function wrap(type: TsType, indent: string, within: 'array' | 'union' | 'interse
 }
 
 /** The body of an object type or interface: `{`, one line per field, `}`. */
-export function printObject(properties: readonly TsProperty[], index: TsType | undefined, indent: string): string {
+export function printObject(
+  properties: readonly TsProperty[],
+  index: TsType | undefined,
+  indent: string,
+): string {
   if (properties.length === 0) return `Record<string, ${printType(index ?? UNKNOWN, indent)}>`;
   const inner = `${indent}  `;
   const lines = ['{'];
   for (const property of properties) {
     if (property.description !== undefined) lines.push(...docComment(property.description, inner));
     const optional = property.optional ? '?' : '';
-    lines.push(`${inner}${propertyKey(property.name)}${optional}: ${printType(property.type, inner)};`);
+    const key = `${propertyKey(property.name)}${optional}:`;
+    lines.push(`${inner}${key}${printAnnotation(property.type, inner, key.length)};`);
   }
-  if (index !== undefined) lines.push(`${inner}[key: string]: ${printType(index, inner)};`);
+  if (index !== undefined) lines.push(`${inner}[key: string]:${printAnnotation(index, inner, 14)};`);
   lines.push(`${indent}}`);
   return lines.join('\n');
+}
+
+const PRINT_WIDTH = 110;
+
+/**
+ * A type after `name:` or `type Name =` on a line indented by `indent`, with its leading space.
+ * A union that has a multi-line member or would overflow the line goes one member per line,
+ * led by `|`, as prettier lays it out.
+ */
+export function printAnnotation(type: TsType, indent: string, prefixLength = 0): string {
+  const inline = printType(type, indent);
+  if (type.kind !== 'union') return ` ${inline}`;
+  const long = indent.length + prefixLength + inline.length + 2 > PRINT_WIDTH;
+  if (!inline.includes('\n') && !long) return ` ${inline}`;
+  const lead = `${indent}  | `;
+  const members = type.members.map((member) => `${lead}${wrap(member, `${indent}    `, 'union')}`);
+  return `\n${members.join('\n')}`;
 }
 
 /** A `/** … *\/` comment, one line when the text is one line. */
@@ -353,7 +388,11 @@ export function docComment(text: string, indent: string): string[] {
     .split(/\r?\n/)
     .map((line) => commentText(line.trimEnd()));
   if (lines.length === 1) return [`${indent}/** ${lines[0]} */`];
-  return [`${indent}/**`, ...lines.map((line) => (line === '' ? `${indent} *` : `${indent} * ${line}`)), `${indent} */`];
+  return [
+    `${indent}/**`,
+    ...lines.map((line) => (line === '' ? `${indent} *` : `${indent} * ${line}`)),
+    `${indent} */`,
+  ];
 }
 
 /** Text that cannot end the comment it is put in. */

@@ -193,6 +193,14 @@ export async function openPgDatabase(options: PgDatabaseOptions): Promise<Databa
     },
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
       const client = await pool.connect();
+      // A checked-out client has no 'error' listener: the server going away between two
+      // statements (a restart) would be an unhandled 'error' that kills the process. Keep it:
+      // the next statement fails anyway, and the broken client is discarded on release.
+      let lost: Error | undefined;
+      const onError = (error: Error): void => {
+        lost = error;
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const result = await fn(clientQueryable(client));
@@ -202,7 +210,8 @@ export async function openPgDatabase(options: PgDatabaseOptions): Promise<Databa
         await client.query('ROLLBACK').catch(() => undefined);
         throw error;
       } finally {
-        client.release();
+        client.off('error', onError);
+        client.release(lost);
       }
     },
     listen: (channel, handler) => listener.listen(channel, handler),

@@ -8,13 +8,14 @@ import type {
 } from './task-span-events.js';
 
 /*
- * Reads what a task span is rebuilt from, in one round trip. Times come as whole microseconds
+ * Reads what task spans are rebuilt from, for any number of tasks in one round trip. Times come as whole microseconds
  * since the epoch: a JavaScript Date keeps milliseconds only, which would merge transactions
  * that the span events must keep apart.
  */
 
 const US = (column: string): string => `(extract(epoch FROM ${column}) * 1000000)::bigint`;
 
+// Each subquery uses its table's task_uuid index; step names are joined in JavaScript.
 const HISTORY_SQL = `
 SELECT t.task_uuid, t.namespace, t.name, t.version, t.correlation_id, t.status, t.traceparent,
        t.parent_traceparent, ${US('t.created_at')} AS created_us, ${US('t.completed_at')} AS completed_us,
@@ -24,16 +25,14 @@ SELECT t.task_uuid, t.namespace, t.name, t.version, t.correlation_id, t.status, 
           FROM tasker.task_transitions tt WHERE tt.task_uuid = t.task_uuid) AS task_transitions,
        (SELECT coalesce(json_agg(json_build_object(
                  'from', st.from_state, 'to', st.to_state, 'metadata', st.metadata,
-                 'atUs', ${US('st.created_at')}, 'seq', st.id, 'stepUuid', st.step_uuid, 'stepName', s.name)
-                 ORDER BY st.id), '[]')
-          FROM tasker.step_transitions st JOIN tasker.workflow_steps s ON s.step_uuid = st.step_uuid
-         WHERE st.task_uuid = t.task_uuid) AS step_transitions,
+                 'atUs', ${US('st.created_at')}, 'seq', st.id, 'stepUuid', st.step_uuid) ORDER BY st.id), '[]')
+          FROM tasker.step_transitions st WHERE st.task_uuid = t.task_uuid) AS step_transitions,
        (SELECT coalesce(json_agg(json_build_object(
                  'stepUuid', s.step_uuid, 'name', s.name, 'state', s.state,
                  'errorName', s.error->>'name', 'errorMessage', s.error->>'message') ORDER BY s.position), '[]')
           FROM tasker.workflow_steps s WHERE s.task_uuid = t.task_uuid) AS steps
   FROM tasker.tasks t
- WHERE t.task_uuid = $1`;
+ WHERE t.task_uuid = ANY($1::uuid[])`;
 
 interface HistoryRow {
   task_uuid: string;
@@ -47,7 +46,7 @@ interface HistoryRow {
   created_us: number | string;
   completed_us: number | string | null;
   task_transitions: TransitionRecord[];
-  step_transitions: StepTransitionRecord[];
+  step_transitions: Array<Omit<StepTransitionRecord, 'stepName'>>;
   steps: StepRecord[];
 }
 
@@ -56,11 +55,7 @@ function toNumber(value: number | string): number {
   return typeof value === 'number' ? value : Number(value);
 }
 
-/** The history of a task, or undefined when there is no such task. */
-export async function loadTaskHistory(db: Queryable, taskUuid: string): Promise<TaskHistory | undefined> {
-  const { rows } = await db.query<HistoryRow>(HISTORY_SQL, [taskUuid]);
-  const row = rows[0];
-  if (!row) return undefined;
+function toHistory(row: HistoryRow): TaskHistory {
   const task: TaskRecord = {
     taskUuid: row.task_uuid,
     namespace: row.namespace,
@@ -73,10 +68,29 @@ export async function loadTaskHistory(db: Queryable, taskUuid: string): Promise<
     traceparent: row.traceparent,
     parentTraceparent: row.parent_traceparent,
   };
+  const names = new Map(row.steps.map((step) => [step.stepUuid, step.name]));
   return {
     task,
     taskTransitions: row.task_transitions,
-    stepTransitions: row.step_transitions,
+    stepTransitions: row.step_transitions.map((record) => ({
+      ...record,
+      stepName: names.get(record.stepUuid) ?? '?',
+    })),
     steps: row.steps,
   };
+}
+
+/** The histories of several tasks in one round trip, by task uuid (missing tasks are absent). */
+export async function loadTaskHistories(
+  db: Queryable,
+  taskUuids: readonly string[],
+): Promise<Map<string, TaskHistory>> {
+  if (taskUuids.length === 0) return new Map();
+  const { rows } = await db.query<HistoryRow>(HISTORY_SQL, [taskUuids]);
+  return new Map(rows.map((row) => [row.task_uuid, toHistory(row)]));
+}
+
+/** The history of a task, or undefined when there is no such task. */
+export async function loadTaskHistory(db: Queryable, taskUuid: string): Promise<TaskHistory | undefined> {
+  return (await loadTaskHistories(db, [taskUuid])).get(taskUuid);
 }

@@ -47,6 +47,7 @@ import {
   WORKFLOW_VIABLE_STEPS_DISCOVERED,
   type OrchestrationTrigger,
   type SystemEventName,
+  type TransitionEventRule,
 } from './system-events.js';
 
 /** The task row, times in microseconds since the epoch. */
@@ -193,29 +194,40 @@ interface Context {
   history: TaskHistory;
   /** Step transitions by transaction time. */
   stepsAt: Map<number, StepTransitionRecord[]>;
+  /** The task's worker queue. */
+  queue: string;
 }
 
-function stepAttributes(record: StepTransitionRecord): Attributes {
-  const attributes: Attributes = { [ATTR.stepName]: record.stepName, [ATTR.stepUuid]: record.stepUuid };
-  if (typeof record.metadata.attempt === 'number') attributes[ATTR.stepAttempt] = record.metadata.attempt;
+// Attribute objects are built by assignment: object spread costs several times more, and a
+// task span has an event per transition.
+
+function stepAttributes(record: StepTransitionRecord, withAttempt = true): Attributes {
+  const attributes: Attributes = {};
+  attributes[ATTR.stepName] = record.stepName;
+  attributes[ATTR.stepUuid] = record.stepUuid;
+  const attempt = record.metadata.attempt;
+  if (withAttempt && typeof attempt === 'number') attributes[ATTR.stepAttempt] = attempt;
   return attributes;
 }
 
-function manualAttributes(metadata: Record<string, unknown>): Attributes {
-  const attributes: Attributes = {};
+function addManual(attributes: Attributes, metadata: Record<string, unknown>): Attributes {
   if (typeof metadata.reason === 'string') attributes[ATTR.manualReason] = metadata.reason;
   if (typeof metadata.actor === 'string') attributes[ATTR.manualActor] = metadata.actor;
   return attributes;
 }
 
-function enqueuedIn(context: Context, atUs: number): StepTransitionRecord[] {
-  return (context.stepsAt.get(atUs) ?? []).filter((step) => step.to === 'enqueued');
+function addQueue(attributes: Attributes, context: Context): Attributes {
+  attributes[ATTR.messagingSystem] = MESSAGING_SYSTEM;
+  attributes[ATTR.messagingDestination] = context.queue;
+  return attributes;
 }
+
+const isResult = (step: StepTransitionRecord): boolean => step.from !== null && RESULT_STATES.has(step.from);
 
 /** Why the task went to evaluating_results, from the step transitions of the same transaction. */
 function triggerOf(context: Context, record: TransitionRecord): OrchestrationTrigger {
   const steps = context.stepsAt.get(record.atUs) ?? [];
-  if (steps.some((step) => step.from !== null && RESULT_STATES.has(step.from))) return 'step_result';
+  if (steps.some(isResult)) return 'step_result';
   if (steps.some((step) => step.to === 'resolved_manually')) return 'manual_resolution';
   return 'retry_due';
 }
@@ -229,58 +241,59 @@ function taskEventAttributes(
   name: SystemEventName,
   record: TransitionRecord,
   context: Context,
+  trigger: OrchestrationTrigger | undefined,
 ): Attributes[] {
   if (name === TASK_STEP_RESULTS_RECEIVED) {
-    return (context.stepsAt.get(record.atUs) ?? [])
-      .filter((step) => step.from !== null && RESULT_STATES.has(step.from))
-      .map((step) => ({ ...stepAttributes(step), [ATTR.stepState]: step.to }));
+    return (context.stepsAt.get(record.atUs) ?? []).filter(isResult).map((step) => {
+      const attributes = stepAttributes(step);
+      attributes[ATTR.stepState] = step.to;
+      return attributes;
+    });
   }
-  return [singleTaskEventAttributes(name, record, context)];
-}
-
-function singleTaskEventAttributes(
-  name: SystemEventName,
-  record: TransitionRecord,
-  context: Context,
-): Attributes {
+  const attributes: Attributes = {};
   switch (name) {
     case TASK_BEFORE_TRANSITION:
-      return { [ATTR.transitionFrom]: record.from ?? 'none', [ATTR.transitionTo]: record.to };
+      attributes[ATTR.transitionFrom] = record.from ?? 'none';
+      attributes[ATTR.transitionTo] = record.to;
+      break;
     case TASK_STEPS_DISCOVERY_COMPLETED:
     case WORKFLOW_VIABLE_STEPS_DISCOVERED:
     case TASK_STEPS_ENQUEUED: {
-      const names = enqueuedIn(context, record.atUs).map((step) => step.stepName);
-      const attributes: Attributes = { [ATTR.stepNames]: names, [ATTR.stepCount]: names.length };
-      if (name !== TASK_STEPS_ENQUEUED) return attributes;
-      return {
-        ...attributes,
-        [ATTR.messagingSystem]: MESSAGING_SYSTEM,
-        [ATTR.messagingDestination]: workerQueue(context.history.task.namespace),
-      };
+      const names: string[] = [];
+      for (const step of context.stepsAt.get(record.atUs) ?? [])
+        if (step.to === 'enqueued') names.push(step.stepName);
+      attributes[ATTR.stepNames] = names;
+      attributes[ATTR.stepCount] = names.length;
+      if (name === TASK_STEPS_ENQUEUED) addQueue(attributes, context);
+      break;
     }
     case WORKFLOW_ORCHESTRATION_REQUESTED:
-      return { [ATTR.trigger]: triggerOf(context, record) };
+      attributes[ATTR.trigger] = trigger ?? triggerOf(context, record);
+      break;
     case WORKFLOW_NO_VIABLE_STEPS:
-      return { [ATTR.taskState]: record.to };
+      attributes[ATTR.taskState] = record.to;
+      break;
     case WORKFLOW_TASK_FAILED: {
       const step = failedStep(context.history);
-      return step
-        ? { [ATTR.errorType]: step.errorName ?? 'Unknown', [ATTR.stepName]: step.name }
-        : { [ATTR.errorType]: 'Unknown' };
+      attributes[ATTR.errorType] = step?.errorName ?? 'Unknown';
+      if (step) attributes[ATTR.stepName] = step.name;
+      break;
     }
     case TASK_CANCELLED:
     case TASK_RESOLVED_MANUALLY:
-      return manualAttributes(record.metadata);
+      addManual(attributes, record.metadata);
+      break;
     case TASK_START_REQUESTED:
     case WORKFLOW_TASK_STARTED:
     case TASK_AWAITING_DEPENDENCIES:
     case TASK_RETRY_BACKOFF_STARTED:
     case TASK_BLOCKED_BY_FAILURES:
     case WORKFLOW_TASK_COMPLETED:
-      return {};
+      break;
     default:
       throw new Error(`no attributes defined for task transition event ${name}`);
   }
+  return [attributes];
 }
 
 function stepEventAttributes(
@@ -288,58 +301,61 @@ function stepEventAttributes(
   record: StepTransitionRecord,
   context: Context,
 ): Attributes {
-  const base = stepAttributes(record);
   switch (name) {
     case STEP_BEFORE_TRANSITION: {
-      const attributes: Attributes = {
-        ...base,
-        [ATTR.transitionFrom]: record.from ?? 'none',
-        [ATTR.transitionTo]: record.to,
-      };
+      const attributes = stepAttributes(record);
+      attributes[ATTR.transitionFrom] = record.from ?? 'none';
+      attributes[ATTR.transitionTo] = record.to;
       if (typeof record.metadata.worker === 'string') attributes[ATTR.workerId] = record.metadata.worker;
       if (record.metadata.lost === true) attributes[ATTR.attemptLost] = true;
       return attributes;
     }
     case STEP_INITIALIZE_REQUESTED:
-      return { [ATTR.stepName]: record.stepName, [ATTR.stepUuid]: record.stepUuid };
+      return stepAttributes(record, false);
     case STEP_ENQUEUE_REQUESTED:
-      return {
-        ...base,
-        [ATTR.messagingSystem]: MESSAGING_SYSTEM,
-        [ATTR.messagingDestination]: workerQueue(context.history.task.namespace),
-      };
+      return addQueue(stepAttributes(record), context);
     case TASK_RETRY_REQUESTED:
     case STEP_RETRY_REQUESTED:
     case WORKFLOW_STEP_COMPLETED:
-      return base;
+      return stepAttributes(record);
     case WORKFLOW_STEP_FAILED: {
+      const attributes = stepAttributes(record);
       const step = context.history.steps.find((candidate) => candidate.stepUuid === record.stepUuid);
-      return { ...base, [ATTR.errorType]: step?.errorName ?? 'Unknown' };
+      attributes[ATTR.errorType] = step?.errorName ?? 'Unknown';
+      return attributes;
     }
     case STEP_CANCELLED:
     case STEP_RESOLVED_MANUALLY:
-      return {
-        [ATTR.stepName]: record.stepName,
-        [ATTR.stepUuid]: record.stepUuid,
-        ...manualAttributes(record.metadata),
-      };
+      return addManual(stepAttributes(record, false), record.metadata);
     default:
       throw new Error(`no attributes defined for step transition event ${name}`);
   }
 }
 
-/** The events a transition produces, per TRANSITION_EVENT_RULES. */
-function eventsOf(entry: Entry, context: Context): SystemEventName[] {
+/** The rules by subject and state entered (`*` rules under their own key), in table order. */
+const RULES_BY_TARGET = new Map<string, TransitionEventRule[]>();
+for (const rule of TRANSITION_EVENT_RULES) {
+  const key = `${rule.subject}:${rule.to}`;
+  const list = RULES_BY_TARGET.get(key);
+  if (list) list.push(rule);
+  else RULES_BY_TARGET.set(key, [rule]);
+}
+
+/** The events a transition produces, per TRANSITION_EVENT_RULES (in their order). */
+function eventsOf(entry: Entry, trigger: OrchestrationTrigger | undefined): SystemEventName[] {
   const { from, to } = entry.record;
-  const trigger =
-    entry.subject === 'task' && to === 'evaluating_results' ? triggerOf(context, entry.record) : undefined;
-  return TRANSITION_EVENT_RULES.filter(
-    (rule) =>
-      rule.subject === entry.subject &&
-      (rule.to === '*' || rule.to === to) &&
-      (rule.from === undefined || rule.from === from) &&
-      (rule.trigger === undefined || rule.trigger === trigger),
-  ).flatMap((rule) => rule.events);
+  const events: SystemEventName[] = [];
+  const candidates = [
+    ...(RULES_BY_TARGET.get(`${entry.subject}:*`) ?? []),
+    ...(RULES_BY_TARGET.get(`${entry.subject}:${to}`) ?? []),
+  ];
+  for (const rule of TRANSITION_EVENT_RULES) {
+    if (!candidates.includes(rule)) continue;
+    if (rule.from !== undefined && rule.from !== from) continue;
+    if (rule.trigger !== undefined && rule.trigger !== trigger) continue;
+    events.push(...rule.events);
+  }
+  return events;
 }
 
 /**
@@ -353,14 +369,22 @@ export function taskSpanEvents(history: TaskHistory): SpanEventRecord[] {
     if (list) list.push(record);
     else stepsAt.set(record.atUs, [record]);
   }
-  const context: Context = { history, stepsAt };
-  return orderedTransitions(history).flatMap((entry) =>
-    eventsOf(entry, context).flatMap((name) => {
-      const sets =
-        entry.subject === 'task'
-          ? taskEventAttributes(name, entry.record, context)
-          : [stepEventAttributes(name, entry.record, context)];
-      return sets.map((attributes) => ({ name, timeUs: entry.record.atUs, attributes }));
-    }),
-  );
+  const context: Context = { history, stepsAt, queue: workerQueue(history.task.namespace) };
+  const events: SpanEventRecord[] = [];
+  for (const entry of orderedTransitions(history)) {
+    const timeUs = entry.record.atUs;
+    if (entry.subject === 'step') {
+      for (const name of eventsOf(entry, undefined)) {
+        events.push({ name, timeUs, attributes: stepEventAttributes(name, entry.record, context) });
+      }
+      continue;
+    }
+    const trigger = entry.record.to === 'evaluating_results' ? triggerOf(context, entry.record) : undefined;
+    for (const name of eventsOf(entry, trigger)) {
+      for (const attributes of taskEventAttributes(name, entry.record, context, trigger)) {
+        events.push({ name, timeUs, attributes });
+      }
+    }
+  }
+  return events;
 }

@@ -11,6 +11,8 @@ export interface StepEventPublisher {
 
 /** The events of one attempt. */
 export interface AttemptEvents {
+  /** The attempt ended: later publishes (from a handler still running after a timeout) throw. */
+  seal(): void;
   /** Validates and buffers one event; throws into the handler when it is not allowed. */
   publish(name: string, payload: unknown): void;
   /** True when {@link persist} has events to write for this outcome (a transaction is needed). */

@@ -81,6 +81,7 @@ export async function executeClaimedStep(
           permanent: true,
         },
       };
+  events.seal();
   deps.observer?.afterHandle?.(step, outcome);
   const reported = await deps.report({ step, outcome, queue: queueName, msgId: message.msgId, events });
   if (reported) await events.release(outcome.ok);

@@ -13,9 +13,27 @@ const EXAMPLE_ROOT = fileURLToPath(new URL('../../../examples/payments/', import
 
 /** Three payments that show the happy path, a retried step and a declined card. */
 const PAYMENTS = [
-  { payment_id: 'pay_1001', customer_id: 'cus_ada', amount: 99.99, currency: 'USD', card_token: 'tok_visa_4242' },
-  { payment_id: 'pay_1002', customer_id: 'cus_grace', amount: 25, currency: 'EUR', card_token: 'tok_flaky_5555' },
-  { payment_id: 'pay_1003', customer_id: 'cus_linus', amount: 310.5, currency: 'USD', card_token: 'tok_declined_0002' },
+  {
+    payment_id: 'pay_1001',
+    customer_id: 'cus_ada',
+    amount: 99.99,
+    currency: 'USD',
+    card_token: 'tok_visa_4242',
+  },
+  {
+    payment_id: 'pay_1002',
+    customer_id: 'cus_grace',
+    amount: 25,
+    currency: 'EUR',
+    card_token: 'tok_flaky_5555',
+  },
+  {
+    payment_id: 'pay_1003',
+    customer_id: 'cus_linus',
+    amount: 310.5,
+    currency: 'USD',
+    card_token: 'tok_declined_0002',
+  },
 ];
 
 interface Delivery {
@@ -36,7 +54,9 @@ async function until(check: () => boolean, timeoutMs: number): Promise<void> {
 function summarise(tasks: readonly TaskView[], deliveries: readonly Delivery[]): void {
   print('\nSummary');
   for (const task of tasks) {
-    const steps = task.steps.map((step) => `${step.name} ${step.state} (${step.attempts} attempt${step.attempts === 1 ? '' : 's'})`);
+    const steps = task.steps.map(
+      (step) => `${step.name} ${step.state} (${step.attempts} attempt${step.attempts === 1 ? '' : 's'})`,
+    );
     print(`  ${task.task_uuid}  ${task.status.padEnd(8)}  ${steps.join(', ')}`);
   }
   const counts = new Map<string, number>();
@@ -85,7 +105,11 @@ export function registerDemo(program: Command): void {
         try {
           const tasks: TaskView[] = [];
           for (const payment of PAYMENTS) {
-            const { taskUuid } = await createTask(db, { template, context: payment, correlationId: payment.payment_id });
+            const { taskUuid } = await createTask(db, {
+              template,
+              context: payment,
+              correlationId: payment.payment_id,
+            });
             names.set(taskUuid, payment.payment_id);
             print(`\n${payment.payment_id}: ${payment.amount} ${payment.currency} on ${payment.card_token}`);
             const task = await waitForTask(db, taskUuid);
@@ -96,7 +120,10 @@ export function registerDemo(program: Command): void {
           }
           // Durable deliveries travel through PGMQ; give the last of them a moment to land.
           const declined = PAYMENTS.filter((payment) => payment.card_token.startsWith('tok_declined')).length;
-          await until(() => deliveries.filter((d) => d.delivery !== 'fire_and_forget').length >= declined, 5000);
+          await until(
+            () => deliveries.filter((d) => d.delivery !== 'fire_and_forget').length >= declined,
+            5000,
+          );
           await engine.events?.dispatcher.idle();
           summarise(tasks, deliveries);
         } finally {

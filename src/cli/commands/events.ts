@@ -24,7 +24,8 @@ interface SelectionOptions {
 /** Turns `ID…`, `--pattern` or `--all` into a filter; exactly one of them must be given. */
 function selection(ids: readonly string[], options: SelectionOptions, verb: string): DeadLetterFilter {
   const given = [ids.length > 0, options.pattern !== undefined, options.all === true].filter(Boolean).length;
-  if (given !== 1) throw new TaskerError('USAGE', `events dlq ${verb}: give message ids, --pattern PATTERN or --all`);
+  if (given !== 1)
+    throw new TaskerError('USAGE', `events dlq ${verb}: give message ids, --pattern PATTERN or --all`);
   if (options.pattern !== undefined) {
     validatePattern(options.pattern, '--pattern');
     return { pattern: options.pattern };
@@ -32,7 +33,8 @@ function selection(ids: readonly string[], options: SelectionOptions, verb: stri
   if (options.all) return { all: true };
   return {
     ids: ids.map((id) => {
-      if (!/^\d+$/.test(id)) throw new TaskerError('USAGE', `not a dead letter msg_id: ${JSON.stringify(id)}`);
+      if (!/^\d+$/.test(id))
+        throw new TaskerError('USAGE', `not a dead letter msg_id: ${JSON.stringify(id)}`);
       return Number(id);
     }),
   };
@@ -77,7 +79,11 @@ export function registerEvents(program: Command): void {
           config: runtime.config,
           events: { namespaces: options.namespace, module },
         });
-        await serveUntilSignal('event consumer', () => engine.stop(), runtime.config.worker.shutdown_timeout_ms);
+        await serveUntilSignal(
+          'event consumer',
+          () => engine.stop(),
+          runtime.config.worker.shutdown_timeout_ms,
+        );
       });
     });
 
@@ -88,24 +94,31 @@ export function registerEvents(program: Command): void {
     .requiredOption('--namespace <ns...>', 'namespaces to watch')
     .option('--from-start', 'print the events already persisted first')
     .option('--json', 'one JSON envelope per line')
-    .action(async (pattern: string, options: { namespace: string[]; fromStart?: boolean; json?: boolean }) => {
-      validatePattern(pattern, 'events tail');
-      await withRuntime(async ({ db }) => {
-        const stop = new AbortController();
-        void untilSignal().then(() => stop.abort());
-        await tailEvents(
-          db,
-          { namespaces: options.namespace, pattern, fromStart: options.fromStart === true, signal: stop.signal },
-          (event) => {
-            process.stdout.write(
-              options.json
-                ? `${JSON.stringify(event)}\n`
-                : `${event.metadata.fired_at}  ${event.metadata.namespace}  ${event.name}  ${event.id}  ${JSON.stringify(event.payload)}\n`,
-            );
-          },
-        );
-      });
-    });
+    .action(
+      async (pattern: string, options: { namespace: string[]; fromStart?: boolean; json?: boolean }) => {
+        validatePattern(pattern, 'events tail');
+        await withRuntime(async ({ db }) => {
+          const stop = new AbortController();
+          void untilSignal().then(() => stop.abort());
+          await tailEvents(
+            db,
+            {
+              namespaces: options.namespace,
+              pattern,
+              fromStart: options.fromStart === true,
+              signal: stop.signal,
+            },
+            (event) => {
+              process.stdout.write(
+                options.json
+                  ? `${JSON.stringify(event)}\n`
+                  : `${event.metadata.fired_at}  ${event.metadata.namespace}  ${event.name}  ${event.id}  ${JSON.stringify(event.payload)}\n`,
+              );
+            },
+          );
+        });
+      },
+    );
 
   const dlq = events.command('dlq').description("inspect and repair a namespace's dead-letter queue");
 
@@ -117,7 +130,8 @@ export function registerEvents(program: Command): void {
     .option('--json', 'print [{msg_id, event, subscriber, attempts, last_error, dead_at}]')
     .action(async (options: { namespace: string; pattern?: string; json?: boolean }) => {
       if (options.pattern !== undefined) validatePattern(options.pattern, '--pattern');
-      const filter: DeadLetterFilter = options.pattern !== undefined ? { pattern: options.pattern } : { all: true };
+      const filter: DeadLetterFilter =
+        options.pattern !== undefined ? { pattern: options.pattern } : { all: true };
       const letters = await withRuntime(({ db }) => listDeadLetters(db, options.namespace, filter));
       printLetters(letters, options.json === true);
     });
@@ -152,7 +166,9 @@ export function registerEvents(program: Command): void {
             ? (await replayDeadLetters(db, queue, options.namespace, filter)).length
             : purgeDeadLetters(db, queue, options.namespace, filter);
         });
-        process.stdout.write(`${verb === 'replay' ? 'replayed' : 'purged'} ${count} from ${deadLetterQueue(options.namespace)}\n`);
+        process.stdout.write(
+          `${verb === 'replay' ? 'replayed' : 'purged'} ${count} from ${deadLetterQueue(options.namespace)}\n`,
+        );
       });
   }
 }

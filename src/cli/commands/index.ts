@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerCodegen } from './codegen.js';
 import { registerConfig } from './config.js';
 import { registerDemo } from './demo.js';
 import { registerEngine } from './engine.js';
@@ -10,6 +11,7 @@ import { registerTemplates } from './templates.js';
 /** Adds every subcommand to the program; one module per command family. */
 export function registerCommands(program: Command): void {
   registerMigrate(program);
+  registerCodegen(program);
   registerConfig(program);
   registerDemo(program);
   registerEngine(program);

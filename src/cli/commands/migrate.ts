@@ -20,7 +20,8 @@ export function registerMigrate(program: Command): void {
       const db = await openPgDatabase({ connectionString: options.databaseUrl, poolSize: 1 });
       try {
         const report = await migrate(db, { pgmq: options.pgmq ?? 'auto' });
-        const what = report.applied.length > 0 ? `applied ${report.applied.join(', ')}` : 'already up to date';
+        const what =
+          report.applied.length > 0 ? `applied ${report.applied.join(', ')}` : 'already up to date';
         process.stdout.write(`${db.description}: ${what} (pgmq: ${report.pgmq})\n`);
       } finally {
         await db.close();

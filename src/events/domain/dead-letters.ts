@@ -67,7 +67,9 @@ export async function listDeadLetters(
     byIds ? [filter.ids] : [],
   );
   const matches = 'pattern' in filter ? compilePattern(filter.pattern) : () => true;
-  const found = rows.map((row) => ({ msg_id: row.msg_id, ...row.message })).filter((dl) => matches(dl.event.name));
+  const found = rows
+    .map((row) => ({ msg_id: row.msg_id, ...row.message }))
+    .filter((dl) => matches(dl.event.name));
   if (byIds) {
     const missing = filter.ids.filter((id) => !found.some((dl) => dl.msg_id === id));
     if (missing.length > 0) {
@@ -153,7 +155,11 @@ export async function purgeDeadLetters(
 }
 
 /** Deletes dead letters older than the retention (`events.durable.dlq_retention_days`). */
-export async function purgeExpiredDeadLetters(db: Database, namespace: string, retentionDays: number): Promise<number> {
+export async function purgeExpiredDeadLetters(
+  db: Database,
+  namespace: string,
+  retentionDays: number,
+): Promise<number> {
   const result = await db.query(
     `DELETE FROM ${dlqTable(namespace)} WHERE enqueued_at < now() - make_interval(days => $1)`,
     [retentionDays],

@@ -41,11 +41,12 @@ export function durableSettings(config: TaskerConfig['events']): DurableSettings
  * declared event of the namespace, or only events declared fire_and_forget (never persisted).
  */
 async function warnAboutUnreachable(db: Database, namespace: string, subscriptions: readonly Subscription[]) {
-  const { rows } = await db.query<{ definition: { steps?: Array<{ publishesEvents?: Array<{ name: string; delivery: string }> }> } }>(
-    'SELECT definition FROM tasker.named_templates WHERE namespace = $1',
-    [namespace],
+  const { rows } = await db.query<{
+    definition: { steps?: Array<{ publishesEvents?: Array<{ name: string; delivery: string }> }> };
+  }>('SELECT definition FROM tasker.named_templates WHERE namespace = $1', [namespace]);
+  const declared = rows.flatMap((row) =>
+    (row.definition.steps ?? []).flatMap((step) => step.publishesEvents ?? []),
   );
-  const declared = rows.flatMap((row) => (row.definition.steps ?? []).flatMap((step) => step.publishesEvents ?? []));
   if (declared.length === 0) return;
   for (const subscription of subscriptions) {
     const matches = compilePattern(subscription.pattern);

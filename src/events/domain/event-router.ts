@@ -50,7 +50,10 @@ export async function routeEvents(
         subscription.queue_name,
         targets.map((message) => message.message),
         {
-          headers: targets.map((message) => ({ ...message.headers, [SUBSCRIBER_HEADER]: subscription.subscriber_id })),
+          headers: targets.map((message) => ({
+            ...message.headers,
+            [SUBSCRIBER_HEADER]: subscription.subscriber_id,
+          })),
           tx,
         },
       );

@@ -20,7 +20,11 @@ export interface TailOptions {
  * Reads persisted events in place (queue and archive tables of the namespace queue), so
  * watching takes nothing away from consumers.
  */
-async function eventsAfter(db: Database, namespace: string, after: number): Promise<Array<{ msgId: number; event: DomainEvent }>> {
+async function eventsAfter(
+  db: Database,
+  namespace: string,
+  after: number,
+): Promise<Array<{ msgId: number; event: DomainEvent }>> {
   const queue = domainEventsQueue(namespace);
   assertQueueName(queue);
   const { rows } = await db.query<{ msg_id: number; message: DomainEvent }>(
@@ -47,7 +51,11 @@ async function lastMsgId(db: Database, namespace: string): Promise<number> {
  * arrives (woken by the queue's NOTIFY), until the signal aborts. Fire-and-forget events never
  * leave the publishing process and cannot be tailed.
  */
-export async function tailEvents(db: Database, options: TailOptions, onEvent: (event: DomainEvent) => void): Promise<void> {
+export async function tailEvents(
+  db: Database,
+  options: TailOptions,
+  onEvent: (event: DomainEvent) => void,
+): Promise<void> {
   const matches = compilePattern(options.pattern ?? '#');
   const cursors = new Map<string, number>();
   for (const namespace of options.namespaces) {
@@ -55,7 +63,9 @@ export async function tailEvents(db: Database, options: TailOptions, onEvent: (e
   }
   let wake: () => void = () => undefined;
   const unlisteners = await Promise.all(
-    options.namespaces.map((namespace) => db.listen(notificationChannel(domainEventsQueue(namespace)), () => wake())),
+    options.namespaces.map((namespace) =>
+      db.listen(notificationChannel(domainEventsQueue(namespace)), () => wake()),
+    ),
   );
   try {
     while (!options.signal.aborted) {

@@ -70,7 +70,11 @@ export function createStepEventPublisher(options: StepEventPublisherOptions): St
         declaration.name,
         {
           ...declaration,
-          validate: compileJsonSchema(declaration.schema, `${where} event ${declaration.name}`, 'EVENT_INVALID'),
+          validate: compileJsonSchema(
+            declaration.schema,
+            `${where} event ${declaration.name}`,
+            'EVENT_INVALID',
+          ),
         },
       ]),
     );
@@ -101,8 +105,18 @@ export function createStepEventPublisher(options: StepEventPublisherOptions): St
         correlationId: step.correlation_id,
         firedBy: options.workerId,
       };
+      let sealed = false;
       return {
+        seal(): void {
+          sealed = true;
+        },
         publish(name: string, payload: unknown): void {
+          if (sealed) {
+            throw new TaskerError(
+              'EVENT_INVALID',
+              `step ${step.step_name} published ${JSON.stringify(name)} after its attempt ${step.attempt} ended; publish before returning`,
+            );
+          }
           const declaration = declared.get(name);
           if (!declaration) {
             const names = [...declared.keys()].join(', ') || 'none';
@@ -128,7 +142,10 @@ export function createStepEventPublisher(options: StepEventPublisherOptions): St
           const durable = releasedBy(succeeded).flatMap(({ event, declaration: { delivery } }) =>
             delivery === 'fire_and_forget' ? [] : [{ event, delivery }],
           );
-          await persistEvents(queue, step.namespace, durable, { tx, headers: options.headersFor?.(step) ?? {} });
+          await persistEvents(queue, step.namespace, durable, {
+            tx,
+            headers: options.headersFor?.(step) ?? {},
+          });
         },
         release(succeeded: boolean): Promise<void> | undefined {
           const released = releasedBy(succeeded);

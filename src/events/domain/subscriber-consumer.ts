@@ -39,7 +39,10 @@ export interface SubscriberConsumerOptions {
 
 /** Seconds before the next delivery after `attempt` failed: exponential, capped. */
 export function redeliveryDelaySeconds(settings: DurableSettings, attempt: number): number {
-  const ms = Math.min(settings.retryBackoffMaxMs, settings.retryBackoffBaseMs * 2 ** Math.max(0, attempt - 1));
+  const ms = Math.min(
+    settings.retryBackoffMaxMs,
+    settings.retryBackoffBaseMs * 2 ** Math.max(0, attempt - 1),
+  );
   return Math.max(0, Math.ceil(ms / 1000));
 }
 
@@ -85,7 +88,10 @@ export function startSubscriberConsumer(options: SubscriberConsumerOptions): Pro
       );
       options.onDeadLetter?.(message.message);
     } else {
-      logger.error({ subscriber: subscriberId, event: message.message.id }, 'dropping event after its last attempt');
+      logger.error(
+        { subscriber: subscriberId, event: message.message.id },
+        'dropping event after its last attempt',
+      );
       await queue.archive(queueName, message.msgId);
     }
   }

@@ -111,7 +111,11 @@ describe.skipIf(!canRunPrivateCluster())('a database restart during consumption'
         }
       },
       240_000,
-    );
+    ).catch(async (error: unknown) => {
+      const state = JSON.stringify(await effectSummary(db!).catch(() => 'unreadable'));
+      const outputs = consumers.map((child) => `--- consumer ${child.pid} (exit ${child.child.exitCode}):\n${child.output().slice(-3000)}`);
+      throw new Error(`${String(error)}\neffects: ${state}\n${outputs.join('\n')}`);
+    });
     const summary = await effectSummary(db!);
     for (const id of SUBSCRIBER_IDS) {
       expect(summary[id]?.events, `${id}: distinct events`).toBe(EVENTS);
