@@ -19,7 +19,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerCommands(program);
 
   try {
-    await program.parseAsync(argv as string[]);
+    await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) {

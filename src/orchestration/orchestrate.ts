@@ -13,12 +13,7 @@ export type OrchestrationItem =
 
 /** What the orchestrator decided for a task after looking at its steps. */
 export type TaskDecision =
-  | 'complete'
-  | 'enqueue'
-  | 'fail'
-  | 'blocked'
-  | 'waiting_for_retry'
-  | 'waiting_for_dependencies';
+  'complete' | 'enqueue' | 'fail' | 'blocked' | 'waiting_for_retry' | 'waiting_for_dependencies';
 
 /** One state change made inside an orchestration transaction, reported after commit. */
 export interface TaskChange {
@@ -107,7 +102,12 @@ export async function orchestrate(
   }));
   const { rows } = await db.query<{ outcomes: RawOutcome[] }>(
     'SELECT tasker.orchestrate($1::jsonb, $2, $3, $4) AS outcomes',
-    [JSON.stringify(payload), options.skipLocked === true, options.archive?.queue ?? null, options.archive?.msgIds ?? []],
+    [
+      JSON.stringify(payload),
+      options.skipLocked === true,
+      options.archive?.queue ?? null,
+      options.archive?.msgIds ?? [],
+    ],
   );
   return (rows[0]?.outcomes ?? []).map(toOutcome);
 }

@@ -76,7 +76,9 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     messages: readonly QueueMessage<unknown>[],
     items: OrchestrationItem[],
   ): Promise<ItemOutcome[]> {
-    return orchestrate(db, items, { archive: { queue: queueName, msgIds: messages.map((message) => message.msgId) } });
+    return orchestrate(db, items, {
+      archive: { queue: queueName, msgIds: messages.map((message) => message.msgId) },
+    });
   }
 
   /**

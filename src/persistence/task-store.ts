@@ -37,7 +37,9 @@ export interface NewTask {
 
 /** Records the template a task runs, so workers (event declarations) and operators can see it. */
 async function upsertTemplate(tx: Queryable, template: TaskTemplate): Promise<void> {
-  await tx.query('INSERT INTO tasker.namespaces (name) VALUES ($1) ON CONFLICT DO NOTHING', [template.namespace]);
+  await tx.query('INSERT INTO tasker.namespaces (name) VALUES ($1) ON CONFLICT DO NOTHING', [
+    template.namespace,
+  ]);
   const { source: _source, ...definition } = template;
   await tx.query(
     `INSERT INTO tasker.named_templates (namespace, name, version, definition)
@@ -49,14 +51,15 @@ async function upsertTemplate(tx: Queryable, template: TaskTemplate): Promise<vo
   );
 }
 
-
-
 /**
  * Inserts a task with its whole DAG (steps, edges, first transitions) in the caller's
  * transaction, so a task is either fully there or not at all. Resolves to the task uuid and
  * whether it is new (false when the idempotency key named an existing task).
  */
-export async function insertTask(tx: Queryable, input: NewTask): Promise<{ taskUuid: string; created: boolean }> {
+export async function insertTask(
+  tx: Queryable,
+  input: NewTask,
+): Promise<{ taskUuid: string; created: boolean }> {
   const { template } = input;
   if (input.idempotencyKey !== undefined) {
     const existing = await tx.query<{ task_uuid: string }>(

@@ -7,7 +7,8 @@ import { openPgDatabase } from '../../src/db/pg-database.js';
 import { openEmbeddedDatabase } from '../../src/db/pglite-database.js';
 
 /** The real server the tests use; its `test` database is only used to create others. */
-export const TEST_SERVER_URL = process.env.TASKER_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const TEST_SERVER_URL =
+  process.env.TASKER_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 /** Both adapters, for `describe.each`. */
 export const DATABASE_KINDS = ['postgres', 'embedded'] as const;

@@ -11,7 +11,7 @@ import { startEventRouter } from './event-router.js';
 import type { DomainEventMetrics } from './metrics.js';
 import { compilePattern } from './patterns.js';
 import type { Subscription } from './registry.js';
-import { startSubscriberConsumer, type DurableHandler, type DurableSettings } from './subscriber-consumer.js';
+import { startSubscriberConsumer, type DurableSettings } from './subscriber-consumer.js';
 
 /** Options of {@link startDurableDelivery}. */
 export interface DurableDeliveryOptions {
@@ -105,7 +105,7 @@ export async function startDurableDelivery(options: DurableDeliveryOptions): Pro
             namespace,
             subscriberId: subscription.id,
             queueName: records[index]!.queue_name,
-            handler: subscription.handler as DurableHandler,
+            handler: subscription.handler,
             settings,
             metrics: options.metrics,
             onDeadLetter: (event) =>
