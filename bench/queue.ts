@@ -208,6 +208,21 @@ function printReport(rows: Row[], context: string): void {
   console.log(`\nQueue (PGMQ layer) — ${context}\n\n${table}\n`);
 }
 
+/**
+ * How loaded the machine is right now: plain one-row INSERT commits per second, no pgmq involved.
+ * Every figure above is bound by commits, so read them against this one (other processes on a
+ * shared machine can halve it).
+ */
+async function commitFloor(db: Database): Promise<number> {
+  await db.exec('CREATE TABLE bench_commit_floor (id bigserial PRIMARY KEY, v jsonb)');
+  const ms = await timeMs(async () => {
+    for (let i = 0; i < 1_000; i++) {
+      await db.query('INSERT INTO bench_commit_floor (v) VALUES ($1::jsonb)', [JSON.stringify({ i })]);
+    }
+  });
+  return perSecond(1_000, ms);
+}
+
 /** Runs every queue measurement in a fresh database and prints the table. */
 export async function run(): Promise<boolean> {
   return withBenchDatabase(SIZES.inFlight + 2, async ({ db, pgmq, server, serverVersion }) => {
@@ -229,7 +244,10 @@ export async function run(): Promise<boolean> {
       await readAndArchive(client, 'bench_read'),
       await notifyLatency(db, client, 'bench_latency'),
     ];
-    const context = `PostgreSQL ${serverVersion} at ${server}, pgmq: ${pgmq}, ${os.cpus().length} CPUs, Node ${process.version}`;
+    const floor = commitFloor(db);
+    const context =
+      `PostgreSQL ${serverVersion} at ${server}, pgmq: ${pgmq}, ${os.cpus().length} CPUs, Node ${process.version}; ` +
+      `load average ${os.loadavg()[0]?.toFixed(1)}, plain INSERT commits ${formatCount(await floor)}/s`;
     printReport(rows, context);
     return rows.every((row) => row.passed);
   });

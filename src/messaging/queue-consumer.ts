@@ -34,6 +34,11 @@ export interface QueueConsumerOptions<T> {
 export interface QueueConsumer {
   /** Stops reading and resolves once the `handle` call in progress, if any, has finished. */
   stop(): Promise<void>;
+  /**
+   * Reads again now, as a notification would: for a sender in the same process, which knows
+   * without the NOTIFY round trip through the server that messages were committed.
+   */
+  wake(): void;
 }
 
 const DEFAULT_RETRY_DELAY_MS = 500;
@@ -110,6 +115,7 @@ export async function startQueueConsumer<T>(options: QueueConsumerOptions<T>): P
   const loop = run();
 
   return {
+    wake,
     async stop(): Promise<void> {
       if (!stopped) {
         stopped = true;

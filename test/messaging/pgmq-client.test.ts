@@ -3,6 +3,7 @@ import { TaskerError } from '../../src/errors.js';
 import { PgmqClient, notificationChannel, type QueueMessage } from '../../src/messaging/pgmq-client.js';
 import { startQueueConsumer } from '../../src/messaging/queue-consumer.js';
 import {
+  itOnServer,
   DATABASE_KINDS,
   createTestDatabase,
   keepDatabaseOnFailure,
@@ -260,17 +261,14 @@ describe.each(DATABASE_KINDS)('PgmqClient on %s', (kind) => {
       }
     });
 
-    it.runIf(kind === 'postgres')(
-      'a message sent in a transaction is invisible to others until commit',
-      async () => {
-        const q = await freshQueue();
-        await t.db.transaction(async (tx) => {
-          await client.send(q, { pending: true }, { tx });
-          expect(await client.read(q, { vtSeconds: 30, qty: 10 })).toEqual([]);
-        });
-        expect(await client.read(q, { vtSeconds: 30, qty: 10 })).toHaveLength(1);
-      },
-    );
+    itOnServer(kind)('a message sent in a transaction is invisible to others until commit', async () => {
+      const q = await freshQueue();
+      await t.db.transaction(async (tx) => {
+        await client.send(q, { pending: true }, { tx });
+        expect(await client.read(q, { vtSeconds: 30, qty: 10 })).toEqual([]);
+      });
+      expect(await client.read(q, { vtSeconds: 30, qty: 10 })).toHaveLength(1);
+    });
   });
 
   describe('startQueueConsumer', () => {
@@ -499,40 +497,37 @@ describe.each(DATABASE_KINDS)('PgmqClient on %s', (kind) => {
       }
     });
 
-    it.runIf(kind === 'postgres')(
-      'reads again after its listening connection was re-established',
-      async () => {
-        const q = await freshQueue();
-        const received: unknown[] = [];
-        const consumer = await startQueueConsumer({
-          db: t.db,
-          client,
-          queue: q,
-          batchSize: 5,
-          visibilityTimeoutSeconds: 30,
-          pollIntervalMs: NO_POLLING_MS,
-          handle: async (messages) => {
-            received.push(...messages.map((m) => m.message));
-            await client.delete(
-              q,
-              messages.map((m) => m.msgId),
-            );
-          },
-        });
-        try {
-          await client.send(q, { n: 1 });
-          await until(() => received.length === 1);
-          // A message that announces itself to nobody: only a fresh look at the queue finds it.
-          await t.db.query(`SELECT pgmq.send($1, '{"n":2}'::jsonb)`, [q]);
-          await t.db.query(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ~ '^(UN)?LISTEN '",
+    itOnServer(kind)('reads again after its listening connection was re-established', async () => {
+      const q = await freshQueue();
+      const received: unknown[] = [];
+      const consumer = await startQueueConsumer({
+        db: t.db,
+        client,
+        queue: q,
+        batchSize: 5,
+        visibilityTimeoutSeconds: 30,
+        pollIntervalMs: NO_POLLING_MS,
+        handle: async (messages) => {
+          received.push(...messages.map((m) => m.message));
+          await client.delete(
+            q,
+            messages.map((m) => m.msgId),
           );
-          await until(() => received.length === 2);
-          expect(received).toEqual([{ n: 1 }, { n: 2 }]);
-        } finally {
-          await consumer.stop();
-        }
-      },
-    );
+        },
+      });
+      try {
+        await client.send(q, { n: 1 });
+        await until(() => received.length === 1);
+        // A message that announces itself to nobody: only a fresh look at the queue finds it.
+        await t.db.query(`SELECT pgmq.send($1, '{"n":2}'::jsonb)`, [q]);
+        await t.db.query(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ~ '^(UN)?LISTEN '",
+        );
+        await until(() => received.length === 2);
+        expect(received).toEqual([{ n: 1 }, { n: 2 }]);
+      } finally {
+        await consumer.stop();
+      }
+    });
   });
 });

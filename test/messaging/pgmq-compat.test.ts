@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Queryable } from '../../src/db/database.js';
 import {
+  itOnServer,
   DATABASE_KINDS,
   createTestDatabase,
   keepDatabaseOnFailure,
@@ -518,22 +519,19 @@ describe.each(DATABASE_KINDS)('pgmq 1.5 compatibility on %s', (kind) => {
       expect(await count(`SELECT count(*) FROM pgmq.q_${q} WHERE read_ct <> 1`)).toBe(0);
     });
 
-    it.runIf(kind === 'postgres')(
-      'skip rows locked by an open transaction instead of waiting for it',
-      async () => {
-        const q = await queue();
-        const ids: number[] = [];
-        for (let i = 0; i < 6; i++) ids.push(await send(q, { i }));
-        await t.db.transaction(async (tx) => {
-          const inTx = await tx.query<MessageRow>('SELECT * FROM pgmq.read($1, 30, 3) ORDER BY msg_id', [q]);
-          expect(inTx.rows.map((r) => r.msg_id)).toEqual(ids.slice(0, 3));
-          // Another connection while the first still holds its row locks: without SKIP LOCKED this
-          // would block on them and the test would never finish.
-          const outside = await read(q, 30, 10);
-          expect(outside.map((r) => r.msg_id)).toEqual(ids.slice(3));
-        });
-      },
-    );
+    itOnServer(kind)('skip rows locked by an open transaction instead of waiting for it', async () => {
+      const q = await queue();
+      const ids: number[] = [];
+      for (let i = 0; i < 6; i++) ids.push(await send(q, { i }));
+      await t.db.transaction(async (tx) => {
+        const inTx = await tx.query<MessageRow>('SELECT * FROM pgmq.read($1, 30, 3) ORDER BY msg_id', [q]);
+        expect(inTx.rows.map((r) => r.msg_id)).toEqual(ids.slice(0, 3));
+        // Another connection while the first still holds its row locks: without SKIP LOCKED this
+        // would block on them and the test would never finish.
+        const outside = await read(q, 30, 10);
+        expect(outside.map((r) => r.msg_id)).toEqual(ids.slice(3));
+      });
+    });
   });
 
   it('the bundled SQL can be installed again over itself (migrate may re-run it)', async (ctx) => {
