@@ -13,7 +13,8 @@ export interface BenchModule {
 const BENCHES: Record<string, () => Promise<BenchModule>> = {
   queue: () => import('./queue.js'),
   workflow: () => import('./workflow.js'),
-  events: () => import('./events-fire-and-forget.js'),
+  // The fire_and_forget table first, then the PGMQ floor and durable delivery, in one run.
+  events: () => import('./events-durable.js'),
   telemetry: () => import('./telemetry.js'),
 };
 

@@ -7,7 +7,11 @@ export { createTask, getTask, type CreateTaskRequest, type CreatedTask } from '.
 export { cancelTask, resolveStep, type ManualActionInfo } from './api/manual-actions.js';
 export { waitForTask } from './api/task-finished.js';
 export { startEngine, type Engine, type EngineOptions } from './engine/local-engine.js';
-export { startOrchestrator, type Orchestrator, type OrchestratorOptions } from './orchestration/orchestrator.js';
+export {
+  startOrchestrator,
+  type Orchestrator,
+  type OrchestratorOptions,
+} from './orchestration/orchestrator.js';
 export { startWorker, type Worker, type WorkerOptions } from './worker/worker.js';
 export { loadHandlerModule, type HandlerModule, type StepHandler } from './worker/handler-module.js';
 export { PermanentError, isPermanentError } from './worker/permanent-error.js';
@@ -71,3 +75,11 @@ export {
   type DeadLetterFilter,
 } from './events/domain/dead-letters.js';
 export { PgmqClient, type QueueMessage } from './messaging/pgmq-client.js';
+
+// System events (tier 1): OpenTelemetry only, no subscription API
+export {
+  createSystemTelemetry,
+  type SystemTelemetry,
+  type SystemTelemetryOptions,
+} from './telemetry/system-telemetry.js';
+export { createPresetIdGenerator, withPresetIds, type IdGenerator } from './telemetry/id-generator.js';

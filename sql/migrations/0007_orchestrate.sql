@@ -196,3 +196,6 @@ BEGIN
   RETURN outcomes;
 END;
 $$;
+
+-- The ready-steps gauge (tasker.steps.ready) counts enqueued steps at each collection.
+CREATE INDEX workflow_steps_enqueued_idx ON tasker.workflow_steps (task_uuid) WHERE state = 'enqueued';

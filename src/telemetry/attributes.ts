@@ -35,7 +35,6 @@ export const ATTR = {
   messagingSystem: 'messaging.system',
   messagingDestination: 'messaging.destination.name',
   messagingMessageId: 'messaging.message.id',
-  messagingOperation: 'messaging.operation.type',
 } as const;
 
 /** One attribute name. */
@@ -107,10 +106,6 @@ export const ATTRIBUTE_DOCS: Readonly<Record<AttributeName, AttributeDoc>> = {
   'messaging.message.id': {
     type: 'string',
     description: "The PGMQ message id (`msg_id`) of the step's message.",
-  },
-  'messaging.operation.type': {
-    type: 'string',
-    description: '`process` on the step span (the worker consumes).',
   },
 };
 

@@ -132,7 +132,6 @@ const STEP_SPAN_ATTRIBUTES: readonly AttributeName[] = [
   ATTR.stepUuid,
   ATTR.stepAttempt,
   ATTR.messagingSystem,
-  ATTR.messagingOperation,
   ATTR.messagingDestination,
   ATTR.messagingMessageId,
   ATTR.errorType,
@@ -170,8 +169,9 @@ ${table(
     [
       '`telemetry.otlp_endpoint`',
       '`OTEL_EXPORTER_OTLP_ENDPOINT`',
-      'Base URL of an OTLP/HTTP receiver (JSON): traces go to `<endpoint>/v1/traces`, metrics to `<endpoint>/v1/metrics`. Use the HTTP port (4318 by convention), not gRPC 4317.',
+      'Base URL of an OTLP/HTTP receiver: traces go to `<endpoint>/v1/traces`, metrics to `<endpoint>/v1/metrics`. Use the HTTP port (4318 by convention), not gRPC 4317. Unset: nothing is exported over OTLP.',
     ],
+    ['—', '`OTEL_EXPORTER_OTLP_PROTOCOL`', '`http/protobuf` (default) or `http/json`. gRPC is not offered.'],
     [
       '`telemetry.service_name`',
       '`OTEL_SERVICE_NAME`',
@@ -193,12 +193,14 @@ ${table(
 
 Each process also sets \`service.instance.id\` (host and pid) and \`tasker.process.role\`
 (\`orchestrator\`, \`worker\`, \`run\` or \`cli\`). Spans and a last metric collection are
-exported when the process stops (SIGTERM or Ctrl-C).
+exported when the process stops (SIGTERM or Ctrl-C); with the collector unreachable, the
+exporter's retries can keep a process up to \`OTEL_EXPORTER_OTLP_TIMEOUT\` (10 s) longer.
 
-An application embedding Tasker with its own SDK gets the same telemetry by passing
-\`createSystemTelemetry({ db })\` to \`startEngine({ telemetry })\`; its tracer provider must use
-\`createPresetIdGenerator()\` (src/telemetry/id-generator.ts) as its id generator, or task
-spans get random ids and step spans do not nest under them.
+In code, the engine records system events when \`startEngine\` gets a \`telemetry\` option made by
+\`createSystemTelemetry({ db })\` (src/telemetry/system-telemetry.ts), which records through the
+global (or given) tracer and meter providers. The tracer provider must use the id generator of
+\`createPresetIdGenerator()\` (src/telemetry/id-generator.ts), or task spans get random ids and
+step spans do not nest under them; without the SDK installed, everything is a no-op.
 
 ## Span hierarchy
 
@@ -211,7 +213,7 @@ ${spanTree()}
   processes. The span itself is recorded once, when the task reaches a final state, by the
   process whose transaction finished it, from the persisted history: it starts at
   \`tasks.created_at\`, ends at \`completed_at\`, and its events are the transitions of the task
-  and its steps at the times they were committed. However many orchestrators worked on the task,
+  and its steps, stamped with the time of the transaction that wrote them. However many orchestrators worked on the task,
   it is one span in one trace. Status: OK for \`complete\` (and \`resolved_manually\`), ERROR for
   \`error\`, unset for \`cancelled\`. Kind INTERNAL. Attributes: ${attributeList(TASK_SPAN_ATTRIBUTES)}.
 - **${code(STEP_SPAN)}**: one per attempt, recorded live by the worker from the claim to the
@@ -221,8 +223,12 @@ ${spanTree()}
   task span shows it (\`step.before_transition\` with \`tasker.step.lost\`) and
   \`tasker.steps.failures.total\` counts it with \`error_type\` \`WorkerLost\`.
 
-Every span event is stamped with the time of the transaction that caused it. Events of one
-transaction share a timestamp and appear in the order the engine writes them.
+Events of one transaction share a timestamp (PostgreSQL's \`now()\`, the transaction's start)
+and appear in the engine's logical order: creation, steps settled, the task's moves up to
+\`enqueuing_steps\`, steps enqueued, then the task's other moves. Step events of the task span
+name the step (\`tasker.step.name\`, unique within a task); its uuid is on its \`step.execution\`
+spans. Step spans use the worker's clock and task spans the database server's: keep the hosts'
+clocks synchronised (NTP) for the two to line up.
 
 ## The ${SYSTEM_EVENTS.length} system events
 

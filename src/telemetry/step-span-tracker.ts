@@ -82,7 +82,6 @@ export function createStepSpanTracker(tracer: Tracer, meter: Meter): StepSpanTra
             [ATTR.stepUuid]: step.step_uuid,
             [ATTR.stepAttempt]: step.attempt,
             [ATTR.messagingSystem]: MESSAGING_SYSTEM,
-            [ATTR.messagingOperation]: 'process',
             ...(message
               ? {
                   [ATTR.messagingDestination]: message.queue,

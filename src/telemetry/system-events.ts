@@ -180,7 +180,8 @@ const FINISHED_TASK =
 const GAUGES = 'src/telemetry/engine-gauges.ts registerEngineGauges (database read at each collection)';
 
 const TRANSITION = [ATTR.transitionFrom, ATTR.transitionTo] as const;
-const STEP = [ATTR.stepName, ATTR.stepUuid] as const;
+// Step events of the task span name the step; its uuid is on the step spans.
+const STEP = [ATTR.stepName] as const;
 const MANUAL = [ATTR.manualReason, ATTR.manualActor] as const;
 
 const taskEvent = (when: string, attributes: readonly AttributeName[] = []): TelemetryMapping => ({
@@ -396,11 +397,9 @@ export const SYSTEM_EVENTS: readonly SystemEventDefinition[] = [
     group: 'step',
     purpose: 'Queuing to worker',
     telemetry: [
-      taskEvent("step → enqueued (sent to its namespace's worker queue)", [
+      taskEvent("step → enqueued (sent to its namespace's worker queue, named by task.steps_enqueued)", [
         ...STEP,
         ATTR.stepAttempt,
-        ATTR.messagingSystem,
-        ATTR.messagingDestination,
       ]),
     ],
   },

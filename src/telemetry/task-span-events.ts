@@ -202,9 +202,9 @@ interface Context {
 // task span has an event per transition.
 
 function stepAttributes(record: StepTransitionRecord, withAttempt = true): Attributes {
+  // The name identifies a step within its task; the uuid is on the step's own spans.
   const attributes: Attributes = {};
   attributes[ATTR.stepName] = record.stepName;
-  attributes[ATTR.stepUuid] = record.stepUuid;
   const attempt = record.metadata.attempt;
   if (withAttempt && typeof attempt === 'number') attributes[ATTR.stepAttempt] = attempt;
   return attributes;
@@ -313,7 +313,8 @@ function stepEventAttributes(
     case STEP_INITIALIZE_REQUESTED:
       return stepAttributes(record, false);
     case STEP_ENQUEUE_REQUESTED:
-      return addQueue(stepAttributes(record), context);
+      // The queue is on task.steps_enqueued, which every enqueue of a step goes with.
+      return stepAttributes(record);
     case TASK_RETRY_REQUESTED:
     case STEP_RETRY_REQUESTED:
     case WORKFLOW_STEP_COMPLETED:

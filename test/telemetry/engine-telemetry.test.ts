@@ -64,9 +64,8 @@ function events(span: ReadableSpan): Ev[] {
 }
 
 /** Builders of the expected events of one task. */
-function expectations(stepUuids: Map<string, string>) {
-  const uuid = (step: string): string => stepUuids.get(step) ?? `no step ${step}`;
-  const step = (name: string): Attributes => ({ 'tasker.step.name': name, 'tasker.step.uuid': uuid(name) });
+function expectations() {
+  const step = (name: string): Attributes => ({ 'tasker.step.name': name });
   const attempt = (name: string, n: number): Attributes => ({ ...step(name), 'tasker.step.attempt': n });
   const steps = (names: string[]): Attributes => ({
     'tasker.steps.names': names,
@@ -124,7 +123,7 @@ function expectations(stepUuids: Map<string, string>) {
         { ...attempt(name, n), 'tasker.transition.from': from, 'tasker.transition.to': 'enqueued' },
       ],
       ...(from === 'waiting_for_retry' ? [['task.retry_requested', attempt(name, n)] as Ev] : []),
-      ['step.enqueue_requested', { ...attempt(name, n), ...queue }],
+      ['step.enqueue_requested', attempt(name, n)],
     ],
     ran: (name: string, n: number, ok: boolean): Ev[] => [
       [
@@ -273,7 +272,6 @@ describe.each(DATABASE_KINDS)('system telemetry on %s', (kind) => {
         'tasker.step.uuid': stepUuids.get(name),
         'tasker.step.attempt': attempt,
         'messaging.system': 'pgmq',
-        'messaging.operation.type': 'process',
         'messaging.destination.name': QUEUE,
         ...(span.status.code === SpanStatusCode.ERROR ? { 'error.type': attributes['error.type'] } : {}),
       });
@@ -304,7 +302,7 @@ describe.each(DATABASE_KINDS)('system telemetry on %s', (kind) => {
   it('records the exact span tree, events and metrics of a diamond whose first step fails once', async () => {
     const taskUuid = await runTask('diamond', { flaky: true });
     const facts = await taskFacts(taskUuid);
-    const x = expectations(facts.stepUuids);
+    const x = expectations();
     const taskSpan = taskSpanOf(taskUuid);
 
     // The task span: the ids chosen at creation, no parent, OK, with the whole history.
@@ -454,7 +452,7 @@ describe.each(DATABASE_KINDS)('system telemetry on %s', (kind) => {
   it('ends the task span in error, with the failure counted, when a step fails for good', async () => {
     const taskUuid = await runTask('doomed', {});
     const facts = await taskFacts(taskUuid);
-    const x = expectations(facts.stepUuids);
+    const x = expectations();
     const taskSpan = taskSpanOf(taskUuid);
     expect(taskSpan.status).toEqual({
       code: SpanStatusCode.ERROR,
@@ -518,7 +516,7 @@ describe.each(DATABASE_KINDS)('system telemetry on %s', (kind) => {
       await telemetry.recordFinishedTask(taskUuid);
 
       const facts = await taskFacts(taskUuid);
-      const x = expectations(facts.stepUuids);
+      const x = expectations();
       const taskSpan = taskSpanOf(taskUuid);
       expect(taskSpan.spanContext().traceId).toBe(parent.spanContext().traceId);
       expect(taskSpan.parentSpanContext?.spanId).toBe(parent.spanContext().spanId);

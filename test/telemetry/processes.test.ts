@@ -1,7 +1,7 @@
 /**
  * Telemetry across OS processes on the real server: two `tasker orchestrator` processes and a
  * `tasker worker` started from bin/tasker.js with TELEMETRY_ENABLED, exporting over OTLP/HTTP
- * to a receiver in this test and serving Prometheus scrapes. The task span (recorded by
+ * (the orchestrators in JSON, the worker in protobuf) to a receiver in this test and serving Prometheus scrapes. The task span (recorded by
  * whichever orchestrator finished the task) and the step spans (recorded by the worker) must
  * form one trace.
  */
@@ -105,7 +105,8 @@ describe('telemetry of separate orchestrator and worker processes', { timeout: 3
   it('exports one trace per task over OTLP, metrics over OTLP and Prometheus scrapes', async () => {
     keepDatabaseOnFailure();
     const ports = { a: await freePort(), b: await freePort(), worker: await freePort() };
-    const env = (service: string, port: number): Record<string, string | undefined> => ({
+    // The orchestrators export JSON, the worker protobuf (the default encoding).
+    const env = (service: string, port: number, protocol?: string): Record<string, string | undefined> => ({
       DATABASE_URL: testDb.url,
       TASKER_CONFIG_ROOT: path.join(ROOT, 'test/fixtures/engine/config'),
       TASKER_ENV: undefined,
@@ -115,10 +116,11 @@ describe('telemetry of separate orchestrator and worker processes', { timeout: 3
       DEPLOYMENT_ENVIRONMENT: 'telemetry-test',
       OTEL_METRIC_EXPORT_INTERVAL: '1000',
       TASKER__TELEMETRY__PROMETHEUS_PORT: String(port),
+      OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
     });
     const processes: TaskerProcess[] = [
-      spawnTasker(['orchestrator'], env('tasker-orchestrator', ports.a)),
-      spawnTasker(['orchestrator'], env('tasker-orchestrator', ports.b)),
+      spawnTasker(['orchestrator'], env('tasker-orchestrator', ports.a, 'http/json')),
+      spawnTasker(['orchestrator'], env('tasker-orchestrator', ports.b, 'http/json')),
       spawnTasker(
         ['worker', '--namespace', NS, '--handlers', 'test/fixtures/telemetry/handlers.ts'],
         env('tasker-worker', ports.worker),
@@ -176,6 +178,8 @@ describe('telemetry of separate orchestrator and worker processes', { timeout: 3
     const exits = await Promise.all(processes.map((each) => each.exited));
     expect(exits.map((exit) => exit.code)).toEqual([0, 0, 0]);
 
+    expect(receiver.encodings('/v1/traces')).toEqual(new Set(['json', 'protobuf']));
+    expect(receiver.encodings('/v1/metrics')).toEqual(new Set(['json', 'protobuf']));
     const spans = (receiver.received('/v1/traces') as TraceExport[]).flatMap((body) =>
       body.resourceSpans.flatMap((resource) =>
         resource.scopeSpans.flatMap((scope) =>
@@ -237,7 +241,9 @@ describe('telemetry of separate orchestrator and worker processes', { timeout: 3
       );
     const completions = points('tasker-orchestrator', 'tasker.tasks.completions.total');
     expect(
-      completions.some((point) => attr(point.attributes, 'namespace') === NS && Number(point.asInt ?? point.asDouble) === 1),
+      completions.some(
+        (point) => attr(point.attributes, 'namespace') === NS && Number(point.asInt ?? point.asDouble) === 1,
+      ),
     ).toBe(true);
     const durations = points('tasker-worker', 'tasker.steps.execution.duration');
     expect(

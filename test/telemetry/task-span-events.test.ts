@@ -162,13 +162,11 @@ describe('taskSpanEvents', () => {
     expect(received.map((event) => event.attributes)).toEqual([
       {
         'tasker.step.name': 'a',
-        'tasker.step.uuid': A,
         'tasker.step.attempt': 1,
         'tasker.step.state': 'complete',
       },
       {
         'tasker.step.name': 'b',
-        'tasker.step.uuid': B,
         'tasker.step.attempt': 2,
         'tasker.step.state': 'complete',
       },
@@ -195,7 +193,6 @@ describe('taskSpanEvents', () => {
     ).toEqual([
       {
         'tasker.step.name': 'a',
-        'tasker.step.uuid': A,
         'tasker.step.attempt': 1,
         'tasker.transition.from': 'enqueued',
         'tasker.transition.to': 'in_progress',
@@ -203,7 +200,6 @@ describe('taskSpanEvents', () => {
       },
       {
         'tasker.step.name': 'a',
-        'tasker.step.uuid': A,
         'tasker.step.attempt': 1,
         'tasker.transition.from': 'in_progress',
         'tasker.transition.to': 'enqueued_as_error_for_orchestration',
