@@ -90,6 +90,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
             handlers: options.worker.module.handlers,
             events: events.publisher,
             concurrency: config.worker.concurrency,
+            batchSize: config.worker.batch_size,
             visibilityTimeoutSeconds: config.worker.visibility_timeout,
             pollIntervalMs: config.worker.poll_interval_ms,
             id,

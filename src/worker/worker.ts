@@ -19,6 +19,11 @@ export interface WorkerOptions {
   events: StepEventPublisher;
   /** Steps run at once, per namespace queue. */
   concurrency?: number;
+  /**
+   * Step messages read (and claimed) per poll; at most `concurrency`, since a claimed step's
+   * timeout starts at its claim and it must not wait behind others.
+   */
+  batchSize?: number;
   visibilityTimeoutSeconds?: number;
   pollIntervalMs?: number;
   id?: string;
@@ -55,7 +60,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
           db: options.db,
           client: queue,
           queue: queueName,
-          batchSize: options.concurrency ?? 10,
+          batchSize: Math.min(options.batchSize ?? 10, options.concurrency ?? 10),
           visibilityTimeoutSeconds,
           pollIntervalMs: options.pollIntervalMs ?? 1000,
           read: (qty) => readAndClaimSteps(options.db, queueName, qty, visibilityTimeoutSeconds, id),
