@@ -3,6 +3,7 @@ import { deadLetterQueue } from '../../engine/queues.js';
 import { TaskerError } from '../../errors.js';
 import { assertQueueName } from '../../messaging/queue-names.js';
 import type { PgmqClient, QueueMessage } from '../../messaging/pgmq-client.js';
+import { CLAIMED_HEADER } from './event-router.js';
 import type { DomainEvent } from './envelope.js';
 import { compilePattern } from './patterns.js';
 
@@ -97,7 +98,13 @@ export async function replayDeadLetters(
       `SELECT msg_id, headers FROM ${dlqTable(namespace)} WHERE msg_id = ANY($1)`,
       [letters.map((letter) => letter.msg_id)],
     );
-    const headersOf = new Map(stored.map((row) => [row.msg_id, row.headers ?? {}]));
+    // Not the claim mark of the failed copy: the replay is a new message, read from attempt 1.
+    const headersOf = new Map(
+      stored.map((row) => {
+        const { [CLAIMED_HEADER]: _claimed, ...kept } = row.headers ?? {};
+        return [row.msg_id, kept];
+      }),
+    );
     for (const letter of letters) {
       const { rows } = await tx.query<{ queue_name: string }>(
         'SELECT queue_name FROM tasker.event_subscriptions WHERE namespace = $1 AND subscriber_id = $2',

@@ -11,7 +11,11 @@ import { startEventRouter } from './event-router.js';
 import type { DomainEventMetrics } from './metrics.js';
 import { compilePattern } from './patterns.js';
 import type { Subscription } from './registry.js';
-import { startSubscriberConsumer, type DurableSettings } from './subscriber-consumer.js';
+import {
+  startSubscriberConsumer,
+  type DurableSettings,
+  type SubscriberConsumer,
+} from './subscriber-consumer.js';
 
 /** Options of {@link startDurableDelivery}. */
 export interface DurableDeliveryOptions {
@@ -76,9 +80,16 @@ export async function startDurableDelivery(options: DurableDeliveryOptions): Pro
         description: 'Domain events moved to a dead-letter queue after their last delivery attempt.',
       })
     : undefined;
-  const consumers: QueueConsumer[] = [];
+  const routers: QueueConsumer[] = [];
+  const consumers: SubscriberConsumer[] = [];
+  // Subscriber consumers of this process by queue: an idle one claims the copies the router
+  // of this process routes to it (no read), a busy one is woken by the router after routing,
+  // sparing the NOTIFY round trip through the server (other processes still get the NOTIFY).
+  const local = new Map<string, SubscriberConsumer>();
   const stopAll = async (): Promise<void> => {
     clearInterval(purgeTimer);
+    // Routers first: a routing in progress may still hand copies to a subscriber consumer.
+    await Promise.all(routers.map((router) => router.stop()));
     await Promise.all(consumers.map((consumer) => consumer.stop()));
   };
   let purgeTimer: NodeJS.Timeout | undefined;
@@ -87,7 +98,7 @@ export async function startDurableDelivery(options: DurableDeliveryOptions): Pro
       await ensureNamespaceQueues(db, namespace);
       const records = await registerDurableSubscriptions(db, namespace, subscriptions);
       await warnAboutUnreachable(db, namespace, subscriptions);
-      consumers.push(
+      routers.push(
         await startEventRouter({
           db,
           queue,
@@ -95,23 +106,28 @@ export async function startDurableDelivery(options: DurableDeliveryOptions): Pro
           batchSize: settings.batchSize,
           visibilityTimeoutSeconds: settings.visibilityTimeoutSeconds,
           pollIntervalMs: settings.pollIntervalMs,
+          claim: (name) => local.get(name)?.claim(),
+          onRouted: (queues) => {
+            for (const name of queues) local.get(name)?.wake();
+          },
         }),
       );
       for (const [index, subscription] of subscriptions.entries()) {
-        consumers.push(
-          await startSubscriberConsumer({
-            db,
-            queue,
-            namespace,
-            subscriberId: subscription.id,
-            queueName: records[index]!.queue_name,
-            handler: subscription.handler,
-            settings,
-            metrics: options.metrics,
-            onDeadLetter: (event) =>
-              dlqCounter?.add(1, { namespace, event_name: event.name, subscriber: subscription.id }),
-          }),
-        );
+        const queueName = records[index]!.queue_name;
+        const consumer = await startSubscriberConsumer({
+          db,
+          queue,
+          namespace,
+          subscriberId: subscription.id,
+          queueName,
+          handler: subscription.handler,
+          settings,
+          metrics: options.metrics,
+          onDeadLetter: (event) =>
+            dlqCounter?.add(1, { namespace, event_name: event.name, subscriber: subscription.id }),
+        });
+        consumers.push(consumer);
+        local.set(queueName, consumer);
       }
     }
     if (config.durable.dlq_enabled) {

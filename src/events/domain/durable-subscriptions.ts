@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Database, Queryable } from '../../db/database.js';
+import { TaskerError } from '../../errors.js';
 import { PgmqClient } from '../../messaging/pgmq-client.js';
 
 /** A durable subscription as registered in the database. */
@@ -37,13 +38,25 @@ export async function registerDurableSubscriptions(
   }));
   for (const record of records) await queue.createQueue(record.queue_name);
   for (const record of records) {
+    // Not `ON CONFLICT (namespace, subscriber_id) DO UPDATE`: two processes registering the same
+    // new subscription at once would then fail on the other unique key (queue_name). Without a
+    // target, DO NOTHING covers every unique key; the refresh follows.
     await db.query(
       `INSERT INTO tasker.event_subscriptions (namespace, subscriber_id, pattern, queue_name)
-       VALUES ($1, $2, $3, $4)
-       ON CONFLICT (namespace, subscriber_id)
-       DO UPDATE SET pattern = EXCLUDED.pattern, last_seen_at = now()`,
+       VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
       [record.namespace, record.subscriber_id, record.pattern, record.queue_name],
     );
+    const refreshed = await db.query(
+      `UPDATE tasker.event_subscriptions SET pattern = $3, last_seen_at = now()
+        WHERE namespace = $1 AND subscriber_id = $2 AND queue_name = $4`,
+      [record.namespace, record.subscriber_id, record.pattern, record.queue_name],
+    );
+    if (refreshed.rowCount === 0) {
+      throw new TaskerError(
+        'EVENT_INVALID',
+        `durable subscriber ${JSON.stringify(record.subscriber_id)} in ${namespace}: its queue name ${record.queue_name} is taken by another subscriber id; choose another id`,
+      );
+    }
   }
   return records;
 }

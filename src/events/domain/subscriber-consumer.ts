@@ -1,4 +1,4 @@
-import type { Database } from '../../db/database.js';
+import type { Database, Queryable } from '../../db/database.js';
 import { logger } from '../../logging/logger.js';
 import type { PgmqClient, QueueMessage } from '../../messaging/pgmq-client.js';
 import { startQueueConsumer, type QueueConsumer } from '../../messaging/queue-consumer.js';
@@ -7,6 +7,7 @@ import { deadLetter } from './dead-letters.js';
 import type { DeliveryContext } from './delivery-context.js';
 import type { DomainEvent } from './envelope.js';
 import type { DomainEventMetrics } from './metrics.js';
+import { CLAIMED_HEADER, type LocalClaim } from './event-router.js';
 import { DELIVERY_HEADER } from './outbox.js';
 
 /** A subscriber's handler as durable delivery calls it. */
@@ -37,6 +38,15 @@ export interface SubscriberConsumerOptions {
   onDeadLetter?: (event: DomainEvent) => void;
 }
 
+/** Claimed batches a subscriber consumer handles at once (see `claim`). */
+const MAX_CLAIMS = 2;
+
+/** A subscriber's consumer: its queue's reader, and the claim the router of its process may hand copies to. */
+export interface SubscriberConsumer extends QueueConsumer {
+  /** Claims the next copies routed to this queue in this process; undefined while busy with a claim. */
+  claim(): LocalClaim | undefined;
+}
+
 /** Seconds before the next delivery after `attempt` failed: exponential, capped. */
 export function redeliveryDelaySeconds(settings: DurableSettings, attempt: number): number {
   const ms = Math.min(
@@ -44,6 +54,16 @@ export function redeliveryDelaySeconds(settings: DurableSettings, attempt: numbe
     settings.retryBackoffBaseMs * 2 ** Math.max(0, attempt - 1),
   );
   return Math.max(0, Math.ceil(ms / 1000));
+}
+
+/**
+ * A message's delivery attempt: its read count, plus one for a copy a local consumer claimed
+ * at routing (inserted invisible and handed over without a read).
+ */
+function withAttempt(message: QueueMessage<DomainEvent>): QueueMessage<DomainEvent> {
+  return message.headers?.[CLAIMED_HEADER] === true
+    ? { ...message, readCount: message.readCount + 1 }
+    : message;
 }
 
 function deliveryOf(message: QueueMessage<DomainEvent>): DeliveryMode {
@@ -65,7 +85,9 @@ function elapsedSeconds(event: DomainEvent): number {
  * already acknowledged is skipped (exactly once). A failure comes back after a growing delay;
  * after `maxDeliveryAttempts` the copy moves to the dead-letter queue.
  */
-export function startSubscriberConsumer(options: SubscriberConsumerOptions): Promise<QueueConsumer> {
+export async function startSubscriberConsumer(
+  options: SubscriberConsumerOptions,
+): Promise<SubscriberConsumer> {
   const { db, queue, settings, subscriberId, queueName, handler, metrics } = options;
 
   const succeeded = (message: QueueMessage<DomainEvent>, mode: DeliveryMode): void =>
@@ -120,17 +142,39 @@ export function startSubscriberConsumer(options: SubscriberConsumerOptions): Pro
     if (done.length > 0) await queue.archive(queueName, done);
   }
 
+  /**
+   * In the delivery's transaction, one statement: records the acknowledgements and archives the
+   * copies (undone together with the handlers' writes if anything fails before the commit).
+   * Resolves to the event ids acknowledged now, not before.
+   */
+  async function acknowledge(
+    tx: Queryable,
+    messages: readonly QueueMessage<DomainEvent>[],
+  ): Promise<Set<string>> {
+    const { rows } = await tx.query<{ fresh: string[] | null }>(
+      `WITH acked AS (
+         INSERT INTO tasker.event_acknowledgements (event_id, subscriber_id, namespace)
+         SELECT id, $2, $3 FROM unnest($1::uuid[]) AS id
+         ON CONFLICT DO NOTHING RETURNING event_id)
+       SELECT (SELECT count(*) FROM pgmq.archive($4::text, $5::bigint[])) AS archived,
+              (SELECT array_agg(event_id::text) FROM acked) AS fresh`,
+      [
+        messages.map((message) => message.message.id),
+        subscriberId,
+        options.namespace,
+        queueName,
+        messages.map((message) => message.msgId),
+      ],
+    );
+    return new Set(rows[0]?.fresh ?? []);
+  }
+
   /** One acknowledged event in its own transaction; a failure rolls its effects back. */
   async function deliverAcknowledgedOne(message: QueueMessage<DomainEvent>): Promise<void> {
     try {
       await db.transaction(async (tx) => {
-        const fresh = await tx.query(
-          `INSERT INTO tasker.event_acknowledgements (event_id, subscriber_id, namespace)
-           VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-          [message.message.id, subscriberId, options.namespace],
-        );
-        if (fresh.rowCount > 0) await handler(message.message, context(message, tx));
-        await queue.archive(queueName, message.msgId, tx);
+        const fresh = await acknowledge(tx, [message]);
+        if (fresh.has(message.message.id)) await handler(message.message, context(message, tx));
       });
       succeeded(message, 'acknowledged');
     } catch (error) {
@@ -147,22 +191,11 @@ export function startSubscriberConsumer(options: SubscriberConsumerOptions): Pro
     if (messages.length === 1) return deliverAcknowledgedOne(messages[0]!);
     try {
       await db.transaction(async (tx) => {
-        const { rows } = await tx.query<{ event_id: string }>(
-          `INSERT INTO tasker.event_acknowledgements (event_id, subscriber_id, namespace)
-           SELECT id, $2, $3 FROM unnest($1::uuid[]) AS id
-           ON CONFLICT DO NOTHING RETURNING event_id`,
-          [messages.map((message) => message.message.id), subscriberId, options.namespace],
-        );
-        const fresh = new Set(rows.map((row) => row.event_id));
+        const fresh = await acknowledge(tx, messages);
         for (const message of messages) {
           // A copy delivered twice in one batch runs once: the first takes the id out.
           if (fresh.delete(message.message.id)) await handler(message.message, context(message, tx));
         }
-        await queue.archive(
-          queueName,
-          messages.map((message) => message.msgId),
-          tx,
-        );
       });
       for (const message of messages) succeeded(message, 'acknowledged');
     } catch {
@@ -170,18 +203,59 @@ export function startSubscriberConsumer(options: SubscriberConsumerOptions): Pro
     }
   }
 
-  return startQueueConsumer<DomainEvent>({
+  async function handle(read: QueueMessage<DomainEvent>[]): Promise<void> {
+    const messages = read.map(withAttempt);
+    const acknowledged = messages.filter((message) => deliveryOf(message) === 'acknowledged');
+    const durable = messages.filter((message) => deliveryOf(message) !== 'acknowledged');
+    if (durable.length > 0) await deliverDurable(durable);
+    if (acknowledged.length > 0) await deliverAcknowledged(acknowledged);
+  }
+
+  // A bounded number of claimed batches at a time: while one waits for its commit the next can
+  // run; a consumer busier than that lets the next copies go through its queue, where they are
+  // read in larger batches.
+  let claims = 0;
+  let stopped = false;
+  const handoffs = new Set<Promise<void>>();
+  const claim = (): LocalClaim | undefined => {
+    if (claims >= MAX_CLAIMS || stopped) return undefined;
+    claims += 1;
+    let open = true;
+    const close = (): void => {
+      if (open) claims -= 1;
+      open = false;
+    };
+    return {
+      visibilityTimeoutSeconds: settings.visibilityTimeoutSeconds,
+      deliver(messages) {
+        const done = handle(messages)
+          .catch((error: unknown) => logger.warn({ err: error, queue: queueName }, 'claimed delivery failed'))
+          .finally(() => {
+            close();
+            handoffs.delete(done);
+          });
+        handoffs.add(done);
+      },
+      release: close,
+    };
+  };
+
+  const consumer = await startQueueConsumer<DomainEvent>({
     db,
     client: queue,
     queue: queueName,
     batchSize: settings.batchSize,
     visibilityTimeoutSeconds: settings.visibilityTimeoutSeconds,
     pollIntervalMs: settings.pollIntervalMs,
-    handle: async (messages) => {
-      const acknowledged = messages.filter((message) => deliveryOf(message) === 'acknowledged');
-      const durable = messages.filter((message) => deliveryOf(message) !== 'acknowledged');
-      if (durable.length > 0) await deliverDurable(durable);
-      if (acknowledged.length > 0) await deliverAcknowledged(acknowledged);
-    },
+    handle,
   });
+  return {
+    claim,
+    wake: () => consumer.wake(),
+    async stop() {
+      stopped = true;
+      await consumer.stop();
+      await Promise.all(handoffs);
+    },
+  };
 }

@@ -57,45 +57,57 @@ describe('two consumer processes compete (real server)', { timeout: 420_000 }, (
     return started;
   }
 
-  it.each<PersistedDelivery>(['acknowledged', 'durable'])('%s: 10,000 events, 2 subscribers', async (delivery) => {
-    const db = testDb!.db;
-    const processes = await consumers();
-    await publish(db, NS, makeEvents(NS, EVENTS), delivery, 100);
-    await eventually(
-      'every subscriber to have every event',
-      async () => {
-        const summary = await effectSummary(db);
-        const done = SUBSCRIBER_IDS.every((id) => summary[id]?.events === EVENTS);
-        return done && (await drained(db, NS)) ? true : undefined;
-      },
-      300_000,
-    );
+  it.each<PersistedDelivery>(['acknowledged', 'durable'])(
+    '%s: 10,000 events, 2 subscribers',
+    async (delivery) => {
+      const db = testDb!.db;
+      const processes = await consumers();
+      await publish(db, NS, makeEvents(NS, EVENTS), delivery, 100);
+      await eventually(
+        'every subscriber to have every event',
+        async () => {
+          const summary = await effectSummary(db);
+          const done = SUBSCRIBER_IDS.every((id) => summary[id]?.events === EVENTS);
+          return done && (await drained(db, NS)) ? true : undefined;
+        },
+        300_000,
+      );
 
-    const summary = await effectSummary(db);
-    const numbers = await db.query<{ subscriber: string; lowest: number; highest: number; duplicated: number }>(
-      `SELECT subscriber, min(n) AS lowest, max(n) AS highest,
+      const summary = await effectSummary(db);
+      const numbers = await db.query<{
+        subscriber: string;
+        lowest: number;
+        highest: number;
+        duplicated: number;
+      }>(
+        `SELECT subscriber, min(n) AS lowest, max(n) AS highest,
               (SELECT count(*) FROM (SELECT 1 FROM durable_effects d WHERE d.subscriber = e.subscriber
                  GROUP BY n HAVING count(*) > 1) dups)::int AS duplicated
          FROM durable_effects e GROUP BY subscriber ORDER BY subscriber`,
-    );
-    for (const id of SUBSCRIBER_IDS) {
-      expect(summary[id]?.events, `${id}: distinct events`).toBe(EVENTS);
-      if (delivery === 'acknowledged') expect(summary[id]?.rows, `${id}: rows`).toBe(EVENTS);
-      else expect(summary[id]!.rows, `${id}: rows`).toBeGreaterThanOrEqual(EVENTS);
-    }
-    expect(numbers.rows.map(({ subscriber, lowest, highest }) => ({ subscriber, lowest, highest }))).toEqual(
-      SUBSCRIBER_IDS.map((subscriber) => ({ subscriber, lowest: 0, highest: EVENTS - 1 })),
-    );
-    if (delivery === 'acknowledged') {
-      expect(numbers.rows.map((row) => row.duplicated)).toEqual([0, 0]);
-      const acks = await db.query<{ n: number }>(
-        'SELECT count(*)::int AS n FROM tasker.event_acknowledgements WHERE namespace = $1',
-        [NS],
       );
-      expect(acks.rows[0]!.n).toBe(EVENTS * SUBSCRIBER_IDS.length);
-    }
-    // Both processes took part.
-    const byProcess = await db.query<{ pid: number }>('SELECT DISTINCT pid FROM durable_effects ORDER BY pid');
-    expect(byProcess.rows.map((row) => row.pid)).toEqual(processes.map((child) => child.pid).sort((a, b) => a - b));
-  });
+      for (const id of SUBSCRIBER_IDS) {
+        expect(summary[id]?.events, `${id}: distinct events`).toBe(EVENTS);
+        if (delivery === 'acknowledged') expect(summary[id]?.rows, `${id}: rows`).toBe(EVENTS);
+        else expect(summary[id]!.rows, `${id}: rows`).toBeGreaterThanOrEqual(EVENTS);
+      }
+      expect(
+        numbers.rows.map(({ subscriber, lowest, highest }) => ({ subscriber, lowest, highest })),
+      ).toEqual(SUBSCRIBER_IDS.map((subscriber) => ({ subscriber, lowest: 0, highest: EVENTS - 1 })));
+      if (delivery === 'acknowledged') {
+        expect(numbers.rows.map((row) => row.duplicated)).toEqual([0, 0]);
+        const acks = await db.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM tasker.event_acknowledgements WHERE namespace = $1',
+          [NS],
+        );
+        expect(acks.rows[0]!.n).toBe(EVENTS * SUBSCRIBER_IDS.length);
+      }
+      // Both processes took part.
+      const byProcess = await db.query<{ pid: number }>(
+        'SELECT DISTINCT pid FROM durable_effects ORDER BY pid',
+      );
+      expect(byProcess.rows.map((row) => row.pid)).toEqual(
+        processes.map((child) => child.pid).sort((a, b) => a - b),
+      );
+    },
+  );
 });

@@ -47,7 +47,14 @@ const NS = 'durable_dlq';
 const DLQ = deadLetterQueue(NS);
 
 function expectDeadLetter(letter: DeadLetter | undefined, event: DomainEvent): void {
-  expect(Object.keys(letter ?? {}).sort()).toEqual(['attempts', 'dead_at', 'event', 'last_error', 'msg_id', 'subscriber']);
+  expect(Object.keys(letter ?? {}).sort()).toEqual([
+    'attempts',
+    'dead_at',
+    'event',
+    'last_error',
+    'msg_id',
+    'subscriber',
+  ]);
   expect(letter).toMatchObject({
     event,
     subscriber: 'ledger',
@@ -111,7 +118,9 @@ describe('tasker events dlq with a consumer process (real server)', { timeout: 2
 
     // Listed oldest first; the two die independently, in either order.
     const letters = await listJson();
-    expect(letters.map((letter) => letter.msg_id)).toEqual(letters.map((letter) => letter.msg_id).sort((a, b) => a - b));
+    expect(letters.map((letter) => letter.msg_id)).toEqual(
+      letters.map((letter) => letter.msg_id).sort((a, b) => a - b),
+    );
     const byEvent = new Map(letters.map((letter) => [letter.event.id, letter]));
     expect(byEvent.size).toBe(2);
     expectDeadLetter(byEvent.get(acknowledged!.id), acknowledged!);
@@ -121,7 +130,9 @@ describe('tasker events dlq with a consumer process (real server)', { timeout: 2
       expect((await effectsOf(db, event.id)).map((row) => row.subscriber)).toEqual(['mailer']);
     }
     const ackLetter = byEvent.get(acknowledged!.id)!;
-    const shown = JSON.parse(await tasker('events', 'dlq', 'show', String(ackLetter.msg_id), '--namespace', NS));
+    const shown = JSON.parse(
+      await tasker('events', 'dlq', 'show', String(ackLetter.msg_id), '--namespace', NS),
+    ) as DeadLetter;
     expect(shown).toEqual(ackLetter);
     const plain = await tasker('events', 'dlq', 'list', '--namespace', NS);
     expect(plain.trim().split('\n')).toHaveLength(2);
@@ -179,7 +190,10 @@ describe('tasker events dlq with a consumer process (real server)', { timeout: 2
   it('refuses bad dlq commands with one line', async () => {
     await ensureNamespaceQueues(testDb!.db, NS);
     const none = await runTasker(['events', 'dlq', 'replay', '--namespace', NS], env);
-    expect([none.code, none.stderr]).toEqual([1, 'tasker: events dlq replay: give message ids, --pattern PATTERN or --all\n']);
+    expect([none.code, none.stderr]).toEqual([
+      1,
+      'tasker: events dlq replay: give message ids, --pattern PATTERN or --all\n',
+    ]);
     const missing = await runTasker(['events', 'dlq', 'show', '424242', '--namespace', NS], env);
     expect([missing.code, missing.stderr]).toEqual([1, `tasker: no dead letter 424242 in ${DLQ}\n`]);
   });
@@ -227,10 +241,18 @@ describe.each(DATABASE_KINDS)('dead letters in process on %s', { timeout: 120_00
     await eventually('the dead letter', async () => ((await dlqLength(db)) === 1 ? true : undefined));
     expectDeadLetter((await listDeadLetters(db, NS))[0], event!);
     state.fixed = true;
-    const replayed = await replayDeadLetters(db, new PgmqClient(db), NS, { ids: [(await listDeadLetters(db, NS))[0]!.msg_id] });
+    const replayed = await replayDeadLetters(db, new PgmqClient(db), NS, {
+      ids: [(await listDeadLetters(db, NS))[0]!.msg_id],
+    });
     expect(replayed.map((letter) => letter.event.id)).toEqual([event!.id]);
     await eventually('the replay to be delivered', async () => ((await drained(db, NS)) ? true : undefined));
-    expect((await effectsOf(db, event!.id)).map(({ subscriber, attempt, delivery }) => ({ subscriber, attempt, delivery }))).toEqual([
+    expect(
+      (await effectsOf(db, event!.id)).map(({ subscriber, attempt, delivery }) => ({
+        subscriber,
+        attempt,
+        delivery,
+      })),
+    ).toEqual([
       { subscriber: 'ledger', attempt: 1, delivery: 'acknowledged' },
       { subscriber: 'mailer', attempt: 1, delivery: 'acknowledged' },
     ]);
@@ -245,7 +267,9 @@ describe.each(DATABASE_KINDS)('dead letters in process on %s', { timeout: 120_00
     const ledgerQueue = (await subscriberQueues(db, NS)).ledger!;
     const before = await queueCounts(db, ledgerQueue);
     await eventually('the ledger to give up', async () =>
-      (await queueCounts(db, ledgerQueue)).archived > before.archived && (await drained(db, NS)) ? true : undefined,
+      (await queueCounts(db, ledgerQueue)).archived > before.archived && (await drained(db, NS))
+        ? true
+        : undefined,
     );
     expect(await dlqLength(db)).toBe(0);
     expect((await effectsOf(db, event!.id)).map((row) => row.subscriber)).toEqual(['mailer']);
@@ -262,7 +286,10 @@ describe.each(DATABASE_KINDS)('dead letters in process on %s', { timeout: 120_00
       dead_at: new Date().toISOString(),
     });
     const age = (msgId: number, days: number) =>
-      db.query(`UPDATE pgmq."q_${DLQ}" SET enqueued_at = now() - make_interval(days => $2) WHERE msg_id = $1`, [msgId, days]);
+      db.query(
+        `UPDATE pgmq."q_${DLQ}" SET enqueued_at = now() - make_interval(days => $2) WHERE msg_id = $1`,
+        [msgId, days],
+      );
 
     const old = await queue.send(DLQ, letter(1));
     const recent = await queue.send(DLQ, letter(2));
@@ -274,7 +301,10 @@ describe.each(DATABASE_KINDS)('dead letters in process on %s', { timeout: 120_00
     // The runtime purges on start and then every dlq_purge_interval_seconds.
     const older = await queue.send(DLQ, letter(3));
     await age(older, 3);
-    runtime = await start({ ...FAST_DELIVERY, dlq_retention_days: 2, dlq_purge_interval_seconds: 1 }, { fixed: false });
+    runtime = await start(
+      { ...FAST_DELIVERY, dlq_retention_days: 2, dlq_purge_interval_seconds: 1 },
+      { fixed: false },
+    );
     await eventually('the periodic purge', async () => ((await dlqLength(db)) === 0 ? true : undefined));
     const fresh = await queue.send(DLQ, letter(4));
     await age(fresh, 1);

@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { ensureNamespaceQueues } from '../../../src/engine/namespace-queues.js';
 import { deadLetterQueue } from '../../../src/engine/queues.js';
 import { listDeadLetters } from '../../../src/events/domain/dead-letters.js';
+import { registerDurableSubscriptions } from '../../../src/events/domain/durable-subscriptions.js';
 import type { EventRuntime } from '../../../src/events/domain/event-runtime.js';
 import { EFFECTS_TABLE_SQL } from '../../fixtures/durable/subscribers.js';
 import {
@@ -69,15 +70,45 @@ describe.each(DATABASE_KINDS)('independent subscribers on %s', { timeout: 180_00
     await publish(db, NS, acknowledged, 'acknowledged', 10);
     await publish(db, NS, durable, 'durable', 10);
     await eventually('every mailer copy to be dead-lettered', async () =>
-      (await queueCounts(db, deadLetterQueue(NS))).live === 2 * EACH && (await drained(db, NS)) ? true : undefined,
+      (await queueCounts(db, deadLetterQueue(NS))).live === 2 * EACH && (await drained(db, NS))
+        ? true
+        : undefined,
     );
-    expect(await effectSummary(db)).toEqual({ ledger: { subscriber: 'ledger', rows: 2 * EACH, events: 2 * EACH } });
+    expect(await effectSummary(db)).toEqual({
+      ledger: { subscriber: 'ledger', rows: 2 * EACH, events: 2 * EACH },
+    });
     const letters = await listDeadLetters(db, NS);
     expect(new Set(letters.map((letter) => letter.subscriber))).toEqual(new Set(['mailer']));
     expect(new Set(letters.map((letter) => letter.event.id))).toEqual(
       new Set([...acknowledged, ...durable].map((event) => event.id)),
     );
-    expect(new Set(letters.map((letter) => letter.attempts))).toEqual(new Set([FAST_DELIVERY.max_delivery_attempts]));
+    expect(new Set(letters.map((letter) => letter.attempts))).toEqual(
+      new Set([FAST_DELIVERY.max_delivery_attempts]),
+    );
+  });
+
+  it('routes to a subscription registered by another process after the router started', async () => {
+    const db = testDb!.db;
+    const [before] = makeEvents(NS, 1, {}, 200);
+    await publish(db, NS, [before!], 'durable');
+    await eventually('the first event', async () => ((await drained(db, NS)) ? true : undefined));
+    // Registered elsewhere, after this process's router read the subscriptions; nobody consumes it.
+    const [auditor] = await registerDurableSubscriptions(db, NS, [
+      { id: 'auditor', pattern: 'order.placed' },
+    ]);
+    const [after] = makeEvents(NS, 1, {}, 201);
+    await publish(db, NS, [after!], 'durable');
+    await eventually('the second event to be routed', async () =>
+      (await queueCounts(db, `${NS}_domain_events`)).live === 0 &&
+      (await effectsOf(db, after!.id)).length === 2
+        ? true
+        : undefined,
+    );
+    const { rows } = await db.query<{ id: string }>(
+      `SELECT message->>'id' AS id FROM pgmq."q_${auditor!.queue_name}"`,
+    );
+    expect(rows).toEqual([{ id: after!.id }]);
+    await db.query('DELETE FROM tasker.event_subscriptions WHERE subscriber_id = $1', ['auditor']);
   });
 
   it('an acknowledged event persisted twice is handled once per subscriber; a durable one twice', async () => {

@@ -28,7 +28,8 @@ import {
 import { drained, eventually, FAST_DELIVERY, makeScratch, type Scratch } from './support/harness.js';
 
 const NS = 'durable_flow';
-const ENGINE_TOML = '[orchestration]\npoll_interval_ms = 100\nretry_scan_interval_ms = 50\n[worker]\npoll_interval_ms = 100\n';
+const ENGINE_TOML =
+  '[orchestration]\npoll_interval_ms = 100\nretry_scan_interval_ms = 50\n[worker]\npoll_interval_ms = 100\n';
 
 interface Received {
   name: string;
@@ -39,7 +40,10 @@ interface Received {
 }
 
 /** Events of one task persisted to the namespace queue, live or archived (the router archives). */
-async function persistedFor(db: Queryable, taskUuid: string): Promise<Array<{ name: string; attempt: number }>> {
+async function persistedFor(
+  db: Queryable,
+  taskUuid: string,
+): Promise<Array<{ name: string; attempt: number }>> {
   const queue = domainEventsQueue(NS);
   const { rows } = await db.query<{ name: string; attempt: number }>(
     `SELECT message->>'name' AS name, (message->'payload'->>'attempt')::int AS attempt
@@ -110,7 +114,9 @@ describe.each(DATABASE_KINDS)('events of failed attempts on %s', { timeout: 180_
       { name: 'order.noted', attempt: 1 },
       { name: 'order.rejected', attempt: 1 },
     ]);
-    expect(received.filter((event) => event.task === taskUuid).sort((a, b) => a.name.localeCompare(b.name))).toEqual([
+    expect(
+      received.filter((event) => event.task === taskUuid).sort((a, b) => a.name.localeCompare(b.name)),
+    ).toEqual([
       { name: 'order.noted', task: taskUuid, attempt: 1, delivery: 'acknowledged', acknowledgedInTx: true },
       { name: 'order.rejected', task: taskUuid, attempt: 1, delivery: 'durable', acknowledgedInTx: false },
     ]);
@@ -121,7 +127,13 @@ describe.each(DATABASE_KINDS)('events of failed attempts on %s', { timeout: 180_
     expect(status).toBe('complete');
     expect(await persistedFor(testDb!.db, taskUuid)).toEqual([{ name: 'order.attempted', attempt: 2 }]);
     expect(received.filter((event) => event.task === taskUuid)).toEqual([
-      { name: 'order.attempted', task: taskUuid, attempt: 2, delivery: 'acknowledged', acknowledgedInTx: true },
+      {
+        name: 'order.attempted',
+        task: taskUuid,
+        attempt: 2,
+        delivery: 'acknowledged',
+        acknowledgedInTx: true,
+      },
     ]);
   });
 });

@@ -46,8 +46,20 @@ describe('start-up warning for unreachable durable subscriptions', { timeout: 24
       await createTask(testDb!.db, { template: templates.get(NS, name), context: {} });
     }
     const consumer = spawnTasker(
-      ['events', 'consume', '--handlers', 'test/fixtures/durable/unreachable-subscribers.ts', '--namespace', NS],
-      { DATABASE_URL: testDb!.url, TASKER_CONFIG_ROOT: undefined, TASKER_ENV: undefined, TASKER_LOG_LEVEL: 'warn' },
+      [
+        'events',
+        'consume',
+        '--handlers',
+        'test/fixtures/durable/unreachable-subscribers.ts',
+        '--namespace',
+        NS,
+      ],
+      {
+        DATABASE_URL: testDb!.url,
+        TASKER_CONFIG_ROOT: undefined,
+        TASKER_ENV: undefined,
+        TASKER_LOG_LEVEL: 'warn',
+      },
     );
     await consumer.waitForOutput(/running; SIGTERM/);
     expect(warnings(consumer.stderr())).toEqual([

@@ -64,7 +64,8 @@ export function makeScratch(overrides: DurableOverrides, baseFiles: Record<strin
   mkdirSync(path.join(configRoot, 'base'), { recursive: true });
   const lines = Object.entries(overrides).map(([key, value]) => `${key} = ${String(value)}`);
   writeFileSync(path.join(configRoot, 'base', 'events.toml'), `[events.durable]\n${lines.join('\n')}\n`);
-  for (const [name, text] of Object.entries(baseFiles)) writeFileSync(path.join(configRoot, 'base', name), text);
+  for (const [name, text] of Object.entries(baseFiles))
+    writeFileSync(path.join(configRoot, 'base', name), text);
   return { dir, configRoot, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
@@ -219,7 +220,9 @@ export async function buildCliOnce(): Promise<void> {
       await execFileAsync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT });
     } catch (error) {
       // Files being edited elsewhere may not type-check; tsc still emits.
-      console.warn(`tsc reported errors; running the emitted dist/:\n${(error as { stdout?: string }).stdout}`);
+      console.warn(
+        `tsc reported errors; running the emitted dist/:\n${(error as { stdout?: string }).stdout}`,
+      );
     }
     writeFileSync(stamp, '');
     utimesSync(stamp, started, started);

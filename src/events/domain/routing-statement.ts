@@ -1,0 +1,198 @@
+/**
+ * The one SQL statement that routes a batch of events from a namespace queue: it copies them
+ * into subscriber queues (pgmq `send_batch`, with a NOTIFY per queue) and archives the
+ * originals. One statement is one transaction and one round trip, so an event is routed to all
+ * its subscribers or to none. It runs only if the namespace's subscriptions are still the ones
+ * the router matched against (a fingerprint compared inside the statement, whose snapshot is
+ * later than the read of the events): a subscription registered before an event was published
+ * is never skipped, yet the subscriptions are not read again for every batch.
+ */
+
+/** One subscriber queue's copies in a routing statement. */
+export interface RoutedCopies {
+  queue: string;
+  /** The NOTIFY channel of `queue`; omitted for copies claimed by a local consumer. */
+  channel: string | undefined;
+  /** JSON text of each copy and of its headers, in the same order. */
+  messages: string[];
+  headers: string[];
+  /** Seconds before the copies become visible: a local consumer's claim, else 0. */
+  delaySeconds: number;
+}
+
+/** Parameters and text of a routing statement. */
+export interface RoutingStatement {
+  sql: string;
+  params: unknown[];
+}
+
+/** What a routing statement returns: whether it ran, and the new msg_ids per copy set. */
+export interface RoutingResult {
+  ok: boolean;
+  ids: number[][];
+}
+
+/**
+ * The routing commits without waiting for its WAL flush (`synchronous_commit` off for this
+ * transaction only). Safe: a crash that loses the routing also loses its archive, so the
+ * originals are routed again (at least once); and any acknowledgement committed after a
+ * subscriber saw a copy flushes the WAL up to it, routing included, so acknowledged effects
+ * never outlive the routing they came from.
+ */
+const ASYNC_COMMIT = `set_config('synchronous_commit', 'off', true) AS async_commit`;
+
+const SEPARATOR_FIELD = '\u001f';
+const SEPARATOR_ROW = '\u001e';
+
+/** The fingerprint of a namespace's subscriptions, rows in `subscriber_id` order (as loaded). */
+export function subscriptionFingerprint(
+  rows: ReadonlyArray<{ subscriber_id: string; pattern: string; queue_name: string }>,
+): string {
+  return rows
+    .map((row) => [row.subscriber_id, row.pattern, row.queue_name].join(SEPARATOR_FIELD))
+    .join(SEPARATOR_ROW);
+}
+
+/**
+ * Builds the statement: `$1` namespace, `$2` fingerprint, `$3` source queue, `$4` msg_ids to
+ * archive, then five parameters per copy set. Queue names travel as parameters (pgmq's
+ * functions take text); only the number of copy sets shapes the text.
+ */
+export function routingStatement(
+  namespace: string,
+  fingerprint: string,
+  source: string,
+  msgIds: readonly number[],
+  copies: readonly RoutedCopies[],
+): RoutingStatement {
+  const params: unknown[] = [namespace, fingerprint, source, msgIds];
+  const columns = copies.map((copy, i) => {
+    const p = params.length + 1;
+    params.push(copy.queue, copy.messages, copy.headers, copy.delaySeconds, copy.channel ?? null);
+    // Correlated with guard.ok: nothing runs when the subscriptions changed.
+    return (
+      `, (SELECT coalesce(array_agg(s.msg_id ORDER BY s.n), '{}') FROM pgmq.send_batch($${p}::text, ` +
+      `$${p + 1}::jsonb[], $${p + 2}::jsonb[], $${p + 3}::integer) WITH ORDINALITY AS s(msg_id, n) ` +
+      `WHERE guard.ok) AS ids_${i}, ` +
+      `CASE WHEN guard.ok AND $${p + 4}::text IS NOT NULL THEN pg_notify($${p + 4}::text, '') END AS notified_${i}`
+    );
+  });
+  const sql =
+    `WITH guard AS (SELECT coalesce((SELECT string_agg(subscriber_id || chr(31) || pattern || chr(31) || queue_name, ` +
+    `chr(30) ORDER BY subscriber_id) FROM tasker.event_subscriptions WHERE namespace = $1), '') = $2 AS ok) ` +
+    `SELECT ${ASYNC_COMMIT}, guard.ok, (SELECT count(*) FROM pgmq.archive($3::text, $4::bigint[]) WHERE guard.ok) AS archived` +
+    `${columns.join('')} FROM guard`;
+  return { sql, params };
+}
+
+/**
+ * A PostgreSQL regular expression equivalent to a validated pattern (patterns.ts), matched
+ * against `'.' || name`: each segment is a `.`-prefixed piece, `*` one segment, `#` any number.
+ * Literal segments are lowercase letters, digits and `_`: nothing to escape.
+ */
+export function patternRegex(pattern: string): string {
+  const pieces = pattern.split('.').map((segment) => {
+    if (segment === '#') return '(\\.[^.]+)*';
+    if (segment === '*') return '\\.[^.]+';
+    return `\\.${segment}`;
+  });
+  return `^${pieces.join('')}$`;
+}
+
+/** One subscription's share of a read-and-route statement. */
+export interface ReadRoutedCopies {
+  queue: string;
+  /** {@link patternRegex} of its pattern. */
+  regex: string;
+  /** The NOTIFY channel of `queue`; omitted for copies claimed by a local consumer. */
+  channel: string | undefined;
+  /** Extra headers of these copies (merged over the original's). */
+  headers: Record<string, unknown>;
+  delaySeconds: number;
+}
+
+/** What a read-and-route statement returns. */
+export interface ReadRoutingResult extends RoutingResult {
+  /** Every message read (routed only when `ok`). */
+  messages: Array<{
+    msg_id: number;
+    read_ct: number;
+    enqueued_at: string;
+    vt: string;
+    message: unknown;
+    headers: Record<string, unknown> | null;
+  }>;
+  /** Per copy set, the msg_ids of the originals copied, in the order of `ids`. */
+  sources: number[][];
+}
+
+/**
+ * Reads a batch from the source queue (`pgmq.read`) and routes it in the same statement:
+ * matching by regular expression in SQL. The read happens whatever the guard says; when the
+ * subscriptions changed, nothing is copied or archived and the caller routes the messages read
+ * with {@link routingStatement} after reading the subscriptions again.
+ */
+export function readAndRouteStatement(
+  namespace: string,
+  fingerprint: string,
+  source: string,
+  read: { vtSeconds: number; qty: number },
+  copies: readonly ReadRoutedCopies[],
+): RoutingStatement {
+  const params: unknown[] = [namespace, fingerprint, source, read.vtSeconds, read.qty];
+  const columns = copies.map((copy, i) => {
+    const p = params.length + 1;
+    params.push(
+      copy.queue,
+      copy.regex,
+      JSON.stringify(copy.headers),
+      copy.delaySeconds,
+      copy.channel ?? null,
+    );
+    const match = `('.' || (m.message->>'name')) ~ $${p + 1}::text`;
+    return (
+      `, (SELECT coalesce(array_agg(s.msg_id ORDER BY s.n), '{}') FROM pgmq.send_batch($${p}::text, ` +
+      `ARRAY(SELECT m.message FROM msgs m WHERE ${match} ORDER BY m.msg_id), ` +
+      `ARRAY(SELECT coalesce(m.headers, '{}') || $${p + 2}::jsonb FROM msgs m WHERE ${match} ORDER BY m.msg_id), ` +
+      `$${p + 3}::integer) WITH ORDINALITY AS s(msg_id, n) WHERE guard.ok) AS ids_${i}, ` +
+      `ARRAY(SELECT m.msg_id FROM msgs m WHERE ${match} ORDER BY m.msg_id) AS sources_${i}, ` +
+      `CASE WHEN guard.ok AND $${p + 4}::text IS NOT NULL AND EXISTS (SELECT 1 FROM msgs m WHERE ${match}) ` +
+      `THEN pg_notify($${p + 4}::text, '') END AS notified_${i}`
+    );
+  });
+  const sql =
+    `WITH guard AS (SELECT coalesce((SELECT string_agg(subscriber_id || chr(31) || pattern || chr(31) || queue_name, ` +
+    `chr(30) ORDER BY subscriber_id) FROM tasker.event_subscriptions WHERE namespace = $1), '') = $2 AS ok), ` +
+    `msgs AS MATERIALIZED (SELECT * FROM pgmq.read($3::text, $4::integer, $5::integer)) ` +
+    `SELECT ${ASYNC_COMMIT}, guard.ok, (SELECT coalesce(json_agg(json_build_object('msg_id', m.msg_id, 'read_ct', m.read_ct, ` +
+    `'enqueued_at', m.enqueued_at, 'vt', m.vt, 'message', m.message, 'headers', m.headers) ORDER BY m.msg_id), '[]') ` +
+    `FROM msgs m) AS messages, ` +
+    `(SELECT count(*) FROM pgmq.archive($3::text, ARRAY(SELECT msg_id FROM msgs)) WHERE guard.ok) AS archived` +
+    `${columns.join('')} FROM guard`;
+  return { sql, params };
+}
+
+/** Reads the result row of a read-and-route statement with `copies` copy sets. */
+export function readRoutingResult(
+  row: Record<string, unknown> | undefined,
+  copies: number,
+): ReadRoutingResult {
+  const routed = routingResult(row, copies);
+  return {
+    ...routed,
+    messages: row!.messages as ReadRoutingResult['messages'],
+    sources: Array.from({ length: copies }, (_, i) =>
+      ((row![`sources_${i}`] as unknown[] | null) ?? []).map(Number),
+    ),
+  };
+}
+
+/** Reads the result row of a routing statement with `copies` copy sets. */
+export function routingResult(row: Record<string, unknown> | undefined, copies: number): RoutingResult {
+  if (row === undefined) throw new Error('the routing statement returned no row');
+  return {
+    ok: row.ok === true,
+    // int8[] may arrive as strings, depending on the adapter.
+    ids: Array.from({ length: copies }, (_, i) => ((row[`ids_${i}`] as unknown[] | null) ?? []).map(Number)),
+  };
+}
