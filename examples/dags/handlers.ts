@@ -12,7 +12,8 @@ interface NumberResult {
 
 function evenNumber(ctx: StepContext): bigint {
   const n = ctx.context.even_number;
-  if (typeof n !== 'number' || !Number.isInteger(n)) throw new PermanentError('context.even_number must be an integer');
+  if (typeof n !== 'number' || !Number.isInteger(n))
+    throw new PermanentError('context.even_number must be an integer');
   return BigInt(n);
 }
 

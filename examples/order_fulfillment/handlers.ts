@@ -43,7 +43,9 @@ export const handlers = {
     const { order_id, items } = order(ctx);
     const short = items.filter((item) => (STOCK[item.sku] ?? 0) < item.quantity);
     if (short.length > 0) {
-      throw new PermanentError(`order ${order_id}: not enough stock for ${short.map((item) => item.sku).join(', ')}`);
+      throw new PermanentError(
+        `order ${order_id}: not enough stock for ${short.map((item) => item.sku).join(', ')}`,
+      );
     }
     return {
       reservation_id: reference('res', order_id),

@@ -84,7 +84,10 @@ export async function resolveStep(
       step.step_uuid,
       JSON.stringify(result ?? null),
     ]);
-    await transition(tx, { step: step.step_uuid }, step.state, 'resolved_manually', { manual: true, ...info });
+    await transition(tx, { step: step.step_uuid }, step.state, 'resolved_manually', {
+      manual: true,
+      ...info,
+    });
     await orchestrate(tx, [{ kind: 'reevaluate', taskUuid }]);
   });
 }

@@ -31,7 +31,8 @@ export class SendCoalescer {
     if (group === undefined) {
       group = new GroupCommit(async (sends) => {
         const ids = await this.flush(queue, sends);
-        if (ids.length !== sends.length) throw new Error(`pgmq.send_batch on queue ${queue} returned too few ids`);
+        if (ids.length !== sends.length)
+          throw new Error(`pgmq.send_batch on queue ${queue} returned too few ids`);
         return ids;
       });
       this.groups.set(queue, group);
