@@ -43,7 +43,7 @@ const MAX_CLAIMS = 2;
 
 /** A subscriber's consumer: its queue's reader, and the claim the router of its process may hand copies to. */
 export interface SubscriberConsumer extends QueueConsumer {
-  /** Claims the next copies routed to this queue in this process; undefined while busy with a claim. */
+  /** Claims the next copies routed to this queue in this process; undefined while it holds `MAX_CLAIMS`. */
   claim(): LocalClaim | undefined;
 }
 
