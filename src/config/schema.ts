@@ -71,7 +71,7 @@ const eventsSchema = z
           .default(7)
           .describe('Days a dead-lettered event is kept before it is purged (spec 6.1).'),
         batch_size: positiveInt()
-          .default(50)
+          .default(100)
           .describe('Tasker addition: events read from a namespace queue per poll.'),
         poll_interval_ms: positiveInt()
           .default(1000)
