@@ -13,6 +13,7 @@ import { tailEvents } from '../../events/domain/event-tail.js';
 import { validatePattern } from '../../events/domain/patterns.js';
 import { PgmqClient } from '../../messaging/pgmq-client.js';
 import { loadHandlerModule } from '../../worker/handler-module.js';
+import { openCliTelemetry } from '../cli-telemetry.js';
 import { openRuntime, serveUntilSignal, untilSignal, type Runtime } from '../runtime.js';
 
 interface SelectionOptions {
@@ -74,16 +75,22 @@ export function registerEvents(program: Command): void {
     .action(async (options: { handlers: string; namespace: string[] }) => {
       const module = await loadHandlerModule(options.handlers, { requireHandlers: false });
       await withRuntime(async (runtime) => {
-        const engine = await startEngine({
-          db: runtime.db,
-          config: runtime.config,
-          events: { namespaces: options.namespace, module },
-        });
-        await serveUntilSignal(
-          'event consumer',
-          () => engine.stop(),
-          runtime.config.worker.shutdown_timeout_ms,
-        );
+        // Delivery metrics (tasker.domain_events.*) are exported like a worker's.
+        const telemetry = await openCliTelemetry(runtime, 'worker');
+        try {
+          const engine = await startEngine({
+            db: runtime.db,
+            config: runtime.config,
+            events: { namespaces: options.namespace, module },
+          });
+          await serveUntilSignal(
+            'event consumer',
+            () => engine.stop(),
+            runtime.config.worker.shutdown_timeout_ms,
+          );
+        } finally {
+          await telemetry.close();
+        }
       });
     });
 
