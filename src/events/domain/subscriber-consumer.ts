@@ -88,7 +88,33 @@ function elapsedSeconds(event: DomainEvent): number {
 export async function startSubscriberConsumer(
   options: SubscriberConsumerOptions,
 ): Promise<SubscriberConsumer> {
-  const { db, queue, settings, subscriberId, queueName, handler, metrics } = options;
+  const { db, queue, settings, subscriberId, queueName, metrics } = options;
+
+  /**
+   * Runs the subscriber's handler for as long as its copy stays invisible: past that, another
+   * consumer may take the copy, so a handler still running has failed this attempt (and a hung
+   * one cannot hold its consumer, or its shutdown, forever).
+   */
+  async function handler(event: DomainEvent, ctx: DeliveryContext): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const limitSeconds = settings.visibilityTimeoutSeconds;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `subscriber ${subscriberId} did not finish event ${event.id} within ${limitSeconds}s (events.durable.visibility_timeout)`,
+            ),
+          ),
+        limitSeconds * 1000,
+      );
+    });
+    try {
+      await Promise.race([Promise.resolve().then(() => options.handler(event, ctx)), expired]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 
   const succeeded = (message: QueueMessage<DomainEvent>, mode: DeliveryMode): void =>
     metrics.delivered(message.message, mode, elapsedSeconds(message.message));
