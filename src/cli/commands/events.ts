@@ -9,6 +9,10 @@ import {
   type DeadLetter,
   type DeadLetterFilter,
 } from '../../events/domain/dead-letters.js';
+import {
+  listDurableSubscriptions,
+  removeDurableSubscription,
+} from '../../events/domain/durable-subscriptions.js';
 import { tailEvents } from '../../events/domain/event-tail.js';
 import { validatePattern } from '../../events/domain/patterns.js';
 import { PgmqClient } from '../../messaging/pgmq-client.js';
@@ -126,6 +130,39 @@ export function registerEvents(program: Command): void {
         });
       },
     );
+
+  const subscriptions = events.command('subscriptions').description("a namespace's durable subscriptions");
+
+  subscriptions
+    .command('list')
+    .description('list durable subscriptions with the copies waiting in their queues')
+    .requiredOption('--namespace <ns>', 'namespace')
+    .option('--json', 'print JSON')
+    .action(async (options: { namespace: string; json?: boolean }) => {
+      const found = await withRuntime(({ db }) => listDurableSubscriptions(db, options.namespace));
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify(found, null, 2)}\n`);
+        return;
+      }
+      if (found.length === 0) process.stdout.write('no durable subscriptions\n');
+      for (const s of found) {
+        process.stdout.write(
+          `${s.subscriber_id}  ${s.pattern}  queue=${s.queue_name}  waiting=${s.queue_length}  last_seen=${s.last_seen_at.toISOString()}\n`,
+        );
+      }
+    });
+
+  subscriptions
+    .command('remove')
+    .description('retire a durable subscription: stop copying events to it and drop its queue')
+    .argument('<subscriber-id>')
+    .requiredOption('--namespace <ns>', 'namespace')
+    .action(async (subscriberId: string, options: { namespace: string }) => {
+      const queueName = await withRuntime(({ db }) =>
+        removeDurableSubscription(db, options.namespace, subscriberId),
+      );
+      process.stdout.write(`removed ${subscriberId} from ${options.namespace} (dropped ${queueName})\n`);
+    });
 
   const dlq = events.command('dlq').description("inspect and repair a namespace's dead-letter queue");
 

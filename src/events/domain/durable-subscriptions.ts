@@ -73,3 +73,55 @@ export async function loadDurableSubscriptions(
   );
   return rows;
 }
+
+/** A registered durable subscription with what waits in its queue. */
+export interface DurableSubscriptionStatus extends DurableSubscriptionRecord {
+  registered_at: Date;
+  last_seen_at: Date;
+  /** Copies waiting in its queue (visible or not). */
+  queue_length: number;
+}
+
+/** Every durable subscription of a namespace, for `tasker events subscriptions list`. */
+export async function listDurableSubscriptions(
+  db: Database,
+  namespace: string,
+): Promise<DurableSubscriptionStatus[]> {
+  const { rows } = await db.query<Omit<DurableSubscriptionStatus, 'queue_length'>>(
+    `SELECT namespace, subscriber_id, pattern, queue_name, registered_at, last_seen_at
+       FROM tasker.event_subscriptions WHERE namespace = $1 ORDER BY subscriber_id`,
+    [namespace],
+  );
+  const queue = new PgmqClient(db);
+  const lengths = new Map(
+    (await queue.metricsAll()).map((metrics) => [metrics.queueName, metrics.queueLength]),
+  );
+  return rows.map((row) => ({ ...row, queue_length: lengths.get(row.queue_name) ?? 0 }));
+}
+
+/**
+ * Retires a durable subscription: from the commit on, events are no longer copied to it, and
+ * its queue, with the copies still waiting there, is dropped. Stop the processes that consume
+ * it first; one still running registers it again when it restarts.
+ */
+export async function removeDurableSubscription(
+  db: Database,
+  namespace: string,
+  subscriberId: string,
+): Promise<string> {
+  return db.transaction(async (tx) => {
+    const { rows } = await tx.query<{ queue_name: string }>(
+      'DELETE FROM tasker.event_subscriptions WHERE namespace = $1 AND subscriber_id = $2 RETURNING queue_name',
+      [namespace, subscriberId],
+    );
+    const queueName = rows[0]?.queue_name;
+    if (queueName === undefined) {
+      throw new TaskerError(
+        'USAGE',
+        `no durable subscription ${JSON.stringify(subscriberId)} in namespace ${namespace}`,
+      );
+    }
+    await tx.query('SELECT pgmq.drop_queue($1)', [queueName]);
+    return queueName;
+  });
+}
