@@ -16,9 +16,20 @@ export interface Runtime {
  * Loads the configuration and opens the database: the server in DATABASE_URL (which must be
  * migrated, unless `autoMigrate`) or the embedded one (always migrated on open).
  */
-export async function openRuntime(options: { autoMigrate?: boolean } = {}): Promise<Runtime> {
+export async function openRuntime(
+  options: { autoMigrate?: boolean; inMemoryOk?: boolean; command?: string } = {},
+): Promise<Runtime> {
   const config = await loadConfig();
   const connection = connectionOptionsFromEnv();
+  // An in-memory embedded database lives and dies with this process: a task created there, or a
+  // queue watched there, is seen by no one else.
+  if (!options.inMemoryOk && !connection.databaseUrl && !connection.dataDir) {
+    throw new TaskerError(
+      'USAGE',
+      `${options.command ?? 'this command'} needs DATABASE_URL (a server) or TASKER_DATA_DIR (an embedded database on disk); ` +
+        'without them the embedded database is in memory and ends with this process',
+    );
+  }
   const db = await connect({
     ...connection,
     poolSize: config.database.pool_size,

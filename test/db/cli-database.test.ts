@@ -61,6 +61,18 @@ describe('tasker migrate and an unreachable database', () => {
     }
   });
 
+  it('refuses commands that share state through an in-memory embedded database', async () => {
+    const result = await tasker(['task', 'show', '00000000-0000-7000-8000-000000000000'], {
+      DATABASE_URL: '',
+      TASKER_DATA_DIR: '',
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      'tasker: this command needs DATABASE_URL (a server) or TASKER_DATA_DIR (an embedded database on disk); ' +
+        'without them the embedded database is in memory and ends with this process\n',
+    );
+  });
+
   it('needs DATABASE_URL for migrate', async () => {
     const result = await tasker(['migrate'], { DATABASE_URL: '' });
     expect(result.code).toBe(1);

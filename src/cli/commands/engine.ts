@@ -103,7 +103,7 @@ export function registerEngine(program: Command): void {
         const ref = parseTaskRef(options.task);
         const context = parseJsonOption('--context', options.context);
         const module = await loadHandlerModule(options.handlers);
-        const runtime = await openRuntime({ autoMigrate: true });
+        const runtime = await openRuntime({ autoMigrate: true, inMemoryOk: true });
         try {
           const templates = await loadTemplates(paths, {
             defaultDelivery: runtime.config.events.default_delivery,
