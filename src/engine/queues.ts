@@ -18,13 +18,6 @@ export interface TaskRequestMessage {
   task_uuid: string;
 }
 
-/** Body of a message on a worker queue: one attempt of one step. */
-export interface StepMessage {
-  task_uuid: string;
-  step_uuid: string;
-  step_name: string;
-}
-
 /** Body of a message on {@link STEP_RESULTS_QUEUE}: which attempt finished. */
 export interface StepResultMessage {
   task_uuid: string;

@@ -1,38 +1,22 @@
 import type { Queryable } from '../db/database.js';
 import type { TaskState } from '../state/task-state-machine.js';
 
-/** The task row an orchestrator holds while it decides what happens next. */
+/** A task row held locked for the rest of a transaction. */
 export interface LockedTask {
   task_uuid: string;
   namespace: string;
-  name: string;
   status: TaskState;
-  /** The task span's trace context, handed on to every step message. */
-  traceparent: string | null;
 }
 
 /**
- * Locks tasks for the rest of the transaction, in uuid order so that two orchestrators locking
- * overlapping batches cannot deadlock. Every orchestration change to a task and its steps
- * happens under this lock, so orchestrators take turns instead of racing. With `skipLocked`,
- * tasks another orchestrator holds are left out (a later scan picks them up).
+ * Locks one task for an operator action (cancel, manual resolution): the same row lock
+ * tasker.orchestrate takes, so an orchestrator and an operator take turns instead of racing.
+ * Undefined when there is no such task.
  */
-export async function lockTasks(
-  tx: Queryable,
-  taskUuids: readonly string[],
-  options: { skipLocked?: boolean; statuses?: readonly TaskState[] } = {},
-): Promise<Map<string, LockedTask>> {
-  const { rows } = await tx.query<LockedTask>(
-    `SELECT task_uuid, namespace, name, status, traceparent FROM tasker.tasks
-      WHERE task_uuid = ANY($1) ${options.statuses ? 'AND status = ANY($2)' : ''}
-      ORDER BY task_uuid
-      FOR UPDATE ${options.skipLocked ? 'SKIP LOCKED' : ''}`,
-    options.statuses ? [taskUuids, options.statuses] : [taskUuids],
-  );
-  return new Map(rows.map((row) => [row.task_uuid, row]));
-}
-
-/** Locks one task; undefined when there is none. */
 export async function lockTask(tx: Queryable, taskUuid: string): Promise<LockedTask | undefined> {
-  return (await lockTasks(tx, [taskUuid])).get(taskUuid);
+  const { rows } = await tx.query<LockedTask>(
+    'SELECT task_uuid, namespace, status FROM tasker.tasks WHERE task_uuid = $1 FOR UPDATE',
+    [taskUuid],
+  );
+  return rows[0];
 }

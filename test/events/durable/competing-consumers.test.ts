@@ -3,55 +3,33 @@
  * subscribers each: acknowledged, every subscriber handles every event exactly once; durable,
  * at least once and none missing.
  */
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { EFFECTS_TABLE_SQL, SUBSCRIBER_IDS } from '../../fixtures/durable/subscribers.js';
-import { createTestDatabase, keepDatabaseOnFailure, type TestDatabase } from '../../helpers/databases.js';
-import { killAll, spawnTasker, type TaskerProcess } from '../../engine/support/processes.js';
+import { describe, expect, it } from 'vitest';
+import { SUBSCRIBER_IDS } from '../../fixtures/durable/subscribers.js';
+import { spawnTasker, type TaskerProcess } from '../../engine/support/processes.js';
 import {
-  buildCliOnce,
   drained,
   effectSummary,
   eventually,
   FIXTURE_MODULE,
   makeEvents,
-  makeScratch,
   publish,
   type PersistedDelivery,
-  type Scratch,
+  useProcessWorld,
 } from './support/harness.js';
 
 const NS = 'durable_compete';
 const EVENTS = 10_000;
 
 describe('two consumer processes compete (real server)', { timeout: 420_000 }, () => {
-  let testDb: TestDatabase | undefined;
-  let scratch: Scratch | undefined;
-  let env: Record<string, string | undefined>;
-
-  beforeAll(() => buildCliOnce(), 240_000);
-
-  beforeEach(async () => {
-    keepDatabaseOnFailure();
-    testDb = await createTestDatabase('postgres');
-    await testDb.db.exec(EFFECTS_TABLE_SQL);
-    scratch = makeScratch({ visibility_timeout: 20, poll_interval_ms: 200, retry_backoff_base_ms: 100 });
-    env = {
-      DATABASE_URL: testDb.url,
-      TASKER_CONFIG_ROOT: scratch.configRoot,
-      TASKER_ENV: undefined,
-      DURABLE_FIXTURE_DIR: scratch.dir,
-    };
-  });
-
-  afterEach(async () => {
-    await killAll();
-    await testDb?.dispose();
-    scratch?.cleanup();
+  const world = useProcessWorld({
+    visibility_timeout: 20,
+    poll_interval_ms: 200,
+    retry_backoff_base_ms: 100,
   });
 
   async function consumers(): Promise<TaskerProcess[]> {
     const started = [1, 2].map(() =>
-      spawnTasker(['events', 'consume', '--handlers', FIXTURE_MODULE, '--namespace', NS], env),
+      spawnTasker(['events', 'consume', '--handlers', FIXTURE_MODULE, '--namespace', NS], world().env),
     );
     await Promise.all(started.map((child) => child.waitForOutput(/running; SIGTERM/)));
     return started;
@@ -60,7 +38,7 @@ describe('two consumer processes compete (real server)', { timeout: 420_000 }, (
   it.each<PersistedDelivery>(['acknowledged', 'durable'])(
     '%s: 10,000 events, 2 subscribers',
     async (delivery) => {
-      const db = testDb!.db;
+      const db = world().db;
       const processes = await consumers();
       await publish(db, NS, makeEvents(NS, EVENTS), delivery, 100);
       await eventually(

@@ -5,12 +5,10 @@
  * event of the batch that was in flight. Durable: delivered again (at least once).
  */
 import { existsSync } from 'node:fs';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { blockedMarker, EFFECTS_TABLE_SQL } from '../../fixtures/durable/subscribers.js';
-import { createTestDatabase, keepDatabaseOnFailure, type TestDatabase } from '../../helpers/databases.js';
-import { killAll, spawnTasker, type TaskerProcess } from '../../engine/support/processes.js';
+import { describe, expect, it } from 'vitest';
+import { blockedMarker } from '../../fixtures/durable/subscribers.js';
+import { spawnTasker, type TaskerProcess } from '../../engine/support/processes.js';
 import {
-  buildCliOnce,
   drained,
   effectsOf,
   effectSummary,
@@ -18,12 +16,11 @@ import {
   FAST_DELIVERY,
   FIXTURE_MODULE,
   makeEvents,
-  makeScratch,
   publish,
   queueCounts,
   subscriberQueues,
   type PersistedDelivery,
-  type Scratch,
+  useProcessWorld,
 } from './support/harness.js';
 
 const NS = 'durable_crash';
@@ -33,33 +30,13 @@ describe(
   'a consumer SIGKILLed in the middle of a handler (real server, OS processes)',
   { timeout: 240_000 },
   () => {
-    let testDb: TestDatabase | undefined;
-    let scratch: Scratch | undefined;
-    let env: Record<string, string | undefined>;
-
-    beforeAll(() => buildCliOnce(), 240_000);
-
-    beforeEach(async () => {
-      keepDatabaseOnFailure();
-      testDb = await createTestDatabase('postgres');
-      await testDb.db.exec(EFFECTS_TABLE_SQL);
-      scratch = makeScratch(FAST_DELIVERY);
-      env = {
-        DATABASE_URL: testDb.url,
-        TASKER_CONFIG_ROOT: scratch.configRoot,
-        TASKER_ENV: undefined,
-        DURABLE_FIXTURE_DIR: scratch.dir,
-      };
-    });
-
-    afterEach(async () => {
-      await killAll();
-      await testDb?.dispose();
-      scratch?.cleanup();
-    });
+    const world = useProcessWorld(FAST_DELIVERY);
 
     async function consumer(): Promise<TaskerProcess> {
-      const child = spawnTasker(['events', 'consume', '--handlers', FIXTURE_MODULE, '--namespace', NS], env);
+      const child = spawnTasker(
+        ['events', 'consume', '--handlers', FIXTURE_MODULE, '--namespace', NS],
+        world().env,
+      );
       await child.waitForOutput(/running; SIGTERM/);
       return child;
     }
@@ -67,7 +44,7 @@ describe(
     it.each<PersistedDelivery>(['acknowledged', 'durable'])(
       '%s: the event comes back after the kill',
       async (delivery) => {
-        const db = testDb!.db;
+        const db = world().db;
         const first = await consumer();
         // The ledger hangs on the last event of the batch, after recording its effect.
         const events = makeEvents(NS, EVENTS - 1).concat(
@@ -77,7 +54,9 @@ describe(
         await publish(db, NS, events, delivery);
         const queues = await subscriberQueues(db, NS);
         await eventually('the ledger to hang in its handler', () =>
-          Promise.resolve(existsSync(blockedMarker(scratch!.dir, 'ledger', blocked.id)) ? true : undefined),
+          Promise.resolve(
+            existsSync(blockedMarker(world().scratch.dir, 'ledger', blocked.id)) ? true : undefined,
+          ),
         );
         // The mailer was not blocked: let it finish, so its share is settled before the kill.
         await eventually('the mailer to finish', async () =>

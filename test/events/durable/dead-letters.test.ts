@@ -26,9 +26,8 @@ import {
   keepDatabaseOnFailure,
   type TestDatabase,
 } from '../../helpers/databases.js';
-import { killAll, runTasker, spawnTasker } from '../../engine/support/processes.js';
+import { runTasker, spawnTasker } from '../../engine/support/processes.js';
 import {
-  buildCliOnce,
   drained,
   effectsOf,
   eventually,
@@ -40,6 +39,7 @@ import {
   queueCounts,
   subscriberQueues,
   type Scratch,
+  useProcessWorld,
 } from './support/harness.js';
 import { startFixtureRuntime, type FixtureState } from './support/in-process.js';
 
@@ -70,33 +70,10 @@ async function dlqLength(db: TestDatabase['db']): Promise<number> {
 }
 
 describe('tasker events dlq with a consumer process (real server)', { timeout: 240_000 }, () => {
-  let testDb: TestDatabase | undefined;
-  let scratch: Scratch | undefined;
-  let env: Record<string, string | undefined>;
-
-  beforeAll(() => buildCliOnce(), 240_000);
-
-  beforeEach(async () => {
-    keepDatabaseOnFailure();
-    testDb = await createTestDatabase('postgres');
-    await testDb.db.exec(EFFECTS_TABLE_SQL);
-    scratch = makeScratch(FAST_DELIVERY);
-    env = {
-      DATABASE_URL: testDb.url,
-      TASKER_CONFIG_ROOT: scratch.configRoot,
-      TASKER_ENV: undefined,
-      DURABLE_FIXTURE_DIR: scratch.dir,
-    };
-  });
-
-  afterEach(async () => {
-    await killAll();
-    await testDb?.dispose();
-    scratch?.cleanup();
-  });
+  const world = useProcessWorld(FAST_DELIVERY);
 
   async function tasker(...args: string[]): Promise<string> {
-    const result = await runTasker(args, env);
+    const result = await runTasker(args, world().env);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     return result.stdout;
@@ -107,8 +84,11 @@ describe('tasker events dlq with a consumer process (real server)', { timeout: 2
   }
 
   it('dead-letters a poison event, lists it, replays it once fixed, purges', async () => {
-    const db = testDb!.db;
-    const consumer = spawnTasker(['events', 'consume', '--handlers', FIXTURE_MODULE, '--namespace', NS], env);
+    const db = world().db;
+    const consumer = spawnTasker(
+      ['events', 'consume', '--handlers', FIXTURE_MODULE, '--namespace', NS],
+      world().env,
+    );
     await consumer.waitForOutput(/running; SIGTERM/);
     const [acknowledged] = makeEvents(NS, 1, { fail: ['ledger'] }, 1);
     const [durable] = makeEvents(NS, 1, { fail: ['ledger'] }, 2);
@@ -139,7 +119,7 @@ describe('tasker events dlq with a consumer process (real server)', { timeout: 2
     expect(plain).toContain(`subscriber=ledger  attempts=3  Error: ledger refuses poison event 1\n`);
 
     // Fix the handler, then replay: one by id, the other by pattern.
-    writeFileSync(fixedFlag(scratch!.dir), '');
+    writeFileSync(fixedFlag(world().scratch.dir), '');
     expect(await tasker('events', 'dlq', 'replay', String(ackLetter.msg_id), '--namespace', NS)).toBe(
       `replayed 1 from ${DLQ}\n`,
     );
@@ -177,7 +157,7 @@ describe('tasker events dlq with a consumer process (real server)', { timeout: 2
     expect(await listJson()).toEqual([]);
 
     // A new poison event, purged for good.
-    rmSync(fixedFlag(scratch!.dir));
+    rmSync(fixedFlag(world().scratch.dir));
     const [poison] = makeEvents(NS, 1, { fail: ['ledger'] }, 3);
     await publish(db, NS, [poison!], 'acknowledged');
     await eventually('the new dead letter', async () => ((await dlqLength(db)) === 1 ? true : undefined));
@@ -188,13 +168,13 @@ describe('tasker events dlq with a consumer process (real server)', { timeout: 2
   });
 
   it('refuses bad dlq commands with one line', async () => {
-    await ensureNamespaceQueues(testDb!.db, NS);
-    const none = await runTasker(['events', 'dlq', 'replay', '--namespace', NS], env);
+    await ensureNamespaceQueues(world().db, NS);
+    const none = await runTasker(['events', 'dlq', 'replay', '--namespace', NS], world().env);
     expect([none.code, none.stderr]).toEqual([
       1,
       'tasker: events dlq replay: give message ids, --pattern PATTERN or --all\n',
     ]);
-    const missing = await runTasker(['events', 'dlq', 'show', '424242', '--namespace', NS], env);
+    const missing = await runTasker(['events', 'dlq', 'show', '424242', '--namespace', NS], world().env);
     expect([missing.code, missing.stderr]).toEqual([1, `tasker: no dead letter 424242 in ${DLQ}\n`]);
   });
 });

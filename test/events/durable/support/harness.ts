@@ -8,14 +8,16 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writ
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { afterEach, beforeAll, beforeEach } from 'vitest';
 import type { Database, Queryable } from '../../../../src/db/database.js';
 import { ensureNamespaceQueues } from '../../../../src/engine/namespace-queues.js';
 import { createDomainEvent, type DomainEvent } from '../../../../src/events/domain/envelope.js';
 import { persistEvents } from '../../../../src/events/domain/outbox.js';
 import { PgmqClient } from '../../../../src/messaging/pgmq-client.js';
 import { assertQueueName } from '../../../../src/messaging/queue-names.js';
-import type { FixturePayload } from '../../../fixtures/durable/subscribers.js';
-import { ROOT } from '../../../engine/support/processes.js';
+import { EFFECTS_TABLE_SQL, type FixturePayload } from '../../../fixtures/durable/subscribers.js';
+import { killAll, ROOT } from '../../../engine/support/processes.js';
+import { createTestDatabase, keepDatabaseOnFailure, type TestDatabase } from '../../../helpers/databases.js';
 
 /** The fixture module `tasker events consume` loads. */
 export const FIXTURE_MODULE = 'test/fixtures/durable/subscribers.ts';
@@ -229,4 +231,50 @@ export async function buildCliOnce(): Promise<void> {
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }
+}
+
+/** What a test of `tasker events` processes works with: its database, config and process env. */
+export interface ProcessWorld {
+  readonly db: TestDatabase['db'];
+  readonly scratch: Scratch;
+  /** Environment for `tasker` processes: the database, the scratch config and fixture directory. */
+  readonly env: Record<string, string | undefined>;
+}
+
+/**
+ * Registers the hooks every consumer-process test needs: the CLI built once; per test a fresh
+ * server database with the effects table and a scratch config from `overrides`; afterwards every
+ * spawned process killed and both removed (the database kept when a test failed). Returns the
+ * current test's world.
+ */
+export function useProcessWorld(overrides: DurableOverrides): () => ProcessWorld {
+  let testDb: TestDatabase | undefined;
+  let world: ProcessWorld | undefined;
+  beforeAll(() => buildCliOnce(), 240_000);
+  beforeEach(async () => {
+    keepDatabaseOnFailure();
+    testDb = await createTestDatabase('postgres');
+    await testDb.db.exec(EFFECTS_TABLE_SQL);
+    const scratch = makeScratch(overrides);
+    world = {
+      db: testDb.db,
+      scratch,
+      env: {
+        DATABASE_URL: testDb.url,
+        TASKER_CONFIG_ROOT: scratch.configRoot,
+        TASKER_ENV: undefined,
+        DURABLE_FIXTURE_DIR: scratch.dir,
+      },
+    };
+  });
+  afterEach(async () => {
+    await killAll();
+    await testDb?.dispose();
+    world?.scratch.cleanup();
+    world = undefined;
+  });
+  return () => {
+    if (!world) throw new Error('useProcessWorld: no test is running');
+    return world;
+  };
 }
