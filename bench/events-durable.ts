@@ -25,8 +25,8 @@ import { createDomainEvent, type DomainEvent } from '../src/events/domain/envelo
 import { startEventRuntime } from '../src/events/domain/event-runtime.js';
 import { persistEvents } from '../src/events/domain/outbox.js';
 import { PgmqClient } from '../src/messaging/pgmq-client.js';
-import { startQueueConsumer } from '../src/messaging/queue-consumer.js';
 import { withBenchDatabase } from './bench-database.js';
+import { pingPongLatencies } from './notify-latency.js';
 import { run as runFireAndForget } from './events-fire-and-forget.js';
 import { formatCount, formatMs, formatTable, percentile, perSecond, summarize } from './stats.js';
 
@@ -107,36 +107,7 @@ async function pgmqFloor(db: Database): Promise<Row[]> {
     readRates.push(perSecond(done, performance.now() - started));
   }
 
-  // Ping-pong: the next message is sent once the previous one arrived, so nothing queues.
-  const latencies: number[] = [];
-  let arrived: (() => void) | undefined;
-  const consumer = await startQueueConsumer<{ t: number }>({
-    db,
-    client,
-    queue,
-    batchSize: 10,
-    visibilityTimeoutSeconds: 30,
-    pollIntervalMs: 1_000,
-    handle: async (messages) => {
-      const now = performance.now();
-      for (const m of messages) latencies.push(now - m.message.t);
-      arrived?.();
-      await client.delete(
-        queue,
-        messages.map((m) => m.msgId),
-      );
-    },
-  });
-  try {
-    for (let i = 0; i < SIZES.pingWarmUp + SIZES.pings; i++) {
-      const received = new Promise<void>((resolve) => (arrived = resolve));
-      await client.send(queue, { t: performance.now() });
-      await received;
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-  } finally {
-    await consumer.stop();
-  }
+  const latencies = await pingPongLatencies(db, client, queue, SIZES.pingWarmUp + SIZES.pings);
   const ping = summarize(latencies.slice(SIZES.pingWarmUp));
   return [
     { what: `PGMQ floor: send_batch(${SIZES.batch})`, rate: percentile(sendRates, 50) },

@@ -6,8 +6,8 @@
 import os from 'node:os';
 import type { Database } from '../src/db/database.js';
 import { PgmqClient } from '../src/messaging/pgmq-client.js';
-import { startQueueConsumer } from '../src/messaging/queue-consumer.js';
 import { withBenchDatabase } from './bench-database.js';
+import { pingPongLatencies } from './notify-latency.js';
 import { formatCount, formatMs, formatTable, percentile, perSecond, summarize, timeMs } from './stats.js';
 
 /** Real pgmq 1.5 on the project's machines (DESIGN.md), in messages per second or milliseconds. */
@@ -143,36 +143,7 @@ function readAndArchive(client: PgmqClient, queue: string): Promise<Row> {
 
 /** Ping-pong: each message is sent once the previous one was received, so nothing queues. */
 async function notifyLatency(db: Database, client: PgmqClient, queue: string): Promise<Row> {
-  const latencies: number[] = [];
-  let received: ((at: number) => void) | undefined;
-  const consumer = await startQueueConsumer<{ sentAt: number }>({
-    db,
-    client,
-    queue,
-    batchSize: 10,
-    visibilityTimeoutSeconds: 30,
-    pollIntervalMs: 1_000,
-    handle: async (messages) => {
-      const at = performance.now();
-      for (const m of messages) latencies.push(at - m.message.sentAt);
-      received?.(at);
-      await client.delete(
-        queue,
-        messages.map((m) => m.msgId),
-      );
-    },
-  });
-  try {
-    for (let i = 0; i < SIZES.warmUp + SIZES.latencyMessages; i++) {
-      const arrived = new Promise<number>((resolve) => (received = resolve));
-      await client.send(queue, { sentAt: performance.now() });
-      await arrived;
-      // Let the handler's delete finish, so the next send does not race it.
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-  } finally {
-    await consumer.stop();
-  }
+  const latencies = await pingPongLatencies(db, client, queue, SIZES.warmUp + SIZES.latencyMessages);
   const summary = summarize(latencies.slice(SIZES.warmUp));
   return {
     operation: 'send → NOTIFY-woken consumer',
