@@ -3,6 +3,7 @@
  * workflow at low load (one task at a time), and sustained steps per second, with one
  * orchestrator and one worker process on the local server.
  */
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createTask } from '../src/api/tasks.js';
 import { waitForTask } from '../src/api/task-finished.js';
@@ -11,6 +12,7 @@ import { loadTemplates } from '../src/templates/load.js';
 import type { TaskTemplate } from '../src/templates/types.js';
 import { withBenchDatabase } from './bench-database.js';
 import { startTasker } from './engine-processes.js';
+import { backendPids, cpuUsedMs, snapshotCpu } from './process-cpu.js';
 import { formatCount, formatMs, formatTable, perSecond, summarize } from './stats.js';
 
 const EXAMPLES = fileURLToPath(new URL('../examples/dags/', import.meta.url));
@@ -18,6 +20,21 @@ const LATENCY_TASKS = 200;
 const WARMUP_TASKS = 20;
 const THROUGHPUT_TASKS = 1000;
 const TARGETS = { p50: 20, p99: 60, stepsPerSecond: 2000 };
+/** The engine processes' connections carry this name, so their backends' CPU can be counted. */
+const ENGINE_APPLICATION_NAME = 'tasker_bench_engine';
+
+/** Running engine processes. */
+interface Engine {
+  pids: number[];
+  stop(): Promise<void>;
+}
+
+/** Sustained rate and CPU per step (engine processes, their PostgreSQL backends). */
+interface Throughput {
+  stepsPerSecond: number;
+  engineCpuUs: number;
+  databaseCpuUs: number;
+}
 
 async function latencies(db: Database, template: TaskTemplate, count: number): Promise<number[]> {
   const samples: number[] = [];
@@ -45,24 +62,38 @@ async function createMany(db: Database, template: TaskTemplate, count: number): 
 
 /**
  * Sustained steps/s: the tasks wait, already created, for the engine processes, which are
- * started only then, so the figure is the engine's rate, not the creators'.
+ * started only then, so the figure is the engine's rate, not the creators'. CPU time is
+ * counted from the moment the processes are running.
  */
 async function throughput(
   db: Database,
   created: readonly string[],
   stepsPerTask: number,
-  start: () => Promise<() => Promise<void>>,
-): Promise<number> {
-  const stop = await start();
+  start: () => Promise<Engine>,
+): Promise<Throughput> {
+  const engine = await start();
   const started = performance.now();
   try {
+    const engineBefore = await snapshotCpu(engine.pids);
+    const databaseBefore = await snapshotCpu(await backendPids(db, ENGINE_APPLICATION_NAME));
     for (const taskUuid of created) {
       const task = await waitForTask(db, taskUuid, { timeoutMs: 600_000 });
       if (task.status !== 'complete') throw new Error(`task ${taskUuid} ended ${task.status}`);
     }
-    return perSecond(created.length * stepsPerTask, performance.now() - started);
+    const elapsed = performance.now() - started;
+    const steps = created.length * stepsPerTask;
+    const engineMs = cpuUsedMs(engineBefore, await snapshotCpu(engine.pids));
+    const databaseMs = cpuUsedMs(
+      databaseBefore,
+      await snapshotCpu(await backendPids(db, ENGINE_APPLICATION_NAME)),
+    );
+    return {
+      stepsPerSecond: perSecond(steps, elapsed),
+      engineCpuUs: (engineMs * 1000) / steps,
+      databaseCpuUs: (databaseMs * 1000) / steps,
+    };
   } finally {
-    await stop();
+    await engine.stop();
   }
 }
 
@@ -72,29 +103,39 @@ export async function run(): Promise<boolean> {
   const linear = templates.get('dag_examples', 'linear_workflow');
   const diamond = templates.get('dag_examples', 'diamond_workflow');
   return withBenchDatabase(20, async ({ db, url, server, serverVersion, pgmq }) => {
-    const startEngineProcesses = async (): Promise<() => Promise<void>> => {
-      const orchestrator = await startTasker(['orchestrator'], url);
+    const engineUrl = new URL(url);
+    engineUrl.searchParams.set('application_name', ENGINE_APPLICATION_NAME);
+    const startEngineProcesses = async (): Promise<Engine> => {
+      const orchestrator = await startTasker(['orchestrator'], engineUrl.toString());
       const worker = await startTasker(
         ['worker', '--namespace', 'dag_examples', '--handlers', `${EXAMPLES}handlers.ts`],
-        url,
+        engineUrl.toString(),
       );
-      return async () => {
-        await worker.stop();
-        await orchestrator.stop();
+      return {
+        pids: [orchestrator.child.pid, worker.child.pid].filter((pid) => pid !== undefined),
+        async stop() {
+          await worker.stop();
+          await orchestrator.stop();
+        },
       };
     };
-    const stopLatencyEngine = await startEngineProcesses();
+    const latencyEngine = await startEngineProcesses();
     let linearSummary, diamondSummary;
     try {
       await latencies(db, linear, WARMUP_TASKS);
       linearSummary = summarize(await latencies(db, linear, LATENCY_TASKS));
       diamondSummary = summarize(await latencies(db, diamond, LATENCY_TASKS));
     } finally {
-      await stopLatencyEngine();
+      await latencyEngine.stop();
     }
     {
       const created = await createMany(db, linear, THROUGHPUT_TASKS);
-      const stepsPerSecond = await throughput(db, created, linear.steps.length, startEngineProcesses);
+      const { stepsPerSecond, engineCpuUs, databaseCpuUs } = await throughput(
+        db,
+        created,
+        linear.steps.length,
+        startEngineProcesses,
+      );
       const linearOk = linearSummary.p50 <= TARGETS.p50 && linearSummary.p99 <= TARGETS.p99;
       const throughputOk = stepsPerSecond >= TARGETS.stepsPerSecond;
       console.log(
@@ -137,6 +178,12 @@ export async function run(): Promise<boolean> {
             ],
           ],
         ),
+      );
+      const totalCpuUs = engineCpuUs + databaseCpuUs;
+      console.log(
+        `\nCPU per step over the sustained run: engine processes ${Math.round(engineCpuUs)} µs, their ` +
+          `PostgreSQL backends ${Math.round(databaseCpuUs)} µs; ${Math.round(totalCpuUs)} µs in all caps ` +
+          `${os.cpus().length} cores at ${formatCount((os.cpus().length * 1e6) / totalCpuUs)} steps/s.`,
       );
       return linearOk && throughputOk;
     }

@@ -110,31 +110,7 @@ CREATE INDEX step_transitions_task_idx ON tasker.step_transitions (task_uuid);
 
 -- Compare-and-swap state changes with their history in one call: the row changes only if it
 -- is still in p_from, so of two orchestrators racing for the same transition exactly one wins.
-CREATE FUNCTION tasker.transition_task(p_task uuid, p_from text, p_to text, p_metadata jsonb)
-RETURNS boolean LANGUAGE plpgsql AS $$
-DECLARE
-  next_key integer;
-BEGIN
-  UPDATE tasker.tasks
-     SET status = p_to,
-         updated_at = now(),
-         completed_at = CASE WHEN p_to IN ('complete', 'error', 'cancelled', 'resolved_manually') THEN now() END
-   WHERE task_uuid = p_task AND status = p_from;
-  IF NOT FOUND THEN
-    RETURN false;
-  END IF;
-  UPDATE tasker.task_transitions SET most_recent = false WHERE task_uuid = p_task AND most_recent
-  RETURNING sort_key + 1 INTO next_key;
-  INSERT INTO tasker.task_transitions (task_uuid, from_state, to_state, metadata, sort_key, most_recent)
-  VALUES (p_task, p_from, p_to, p_metadata, COALESCE(next_key, 1), true);
-  -- Lets anyone waiting for a task (tasker run, tests, benchmarks) wake up at commit.
-  IF p_to IN ('complete', 'error', 'cancelled', 'resolved_manually') THEN
-    PERFORM pg_notify('tasker_task_finished', p_task::text);
-  END IF;
-  RETURN true;
-END;
-$$;
-
+-- tasker.transition_task is defined with tasker.transition_task_path (0006).
 CREATE FUNCTION tasker.transition_step(p_step uuid, p_from text, p_to text, p_metadata jsonb)
 RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE

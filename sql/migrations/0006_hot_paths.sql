@@ -2,20 +2,47 @@
 -- round trip and reports their outcomes in another; the orchestrator's building blocks (a path
 -- of task transitions, enqueueing ready steps, settling a reported attempt) are used by
 -- tasker.orchestrate (0007). Each keeps the compare-and-swap semantics of
--- tasker.transition_task / tasker.transition_step, which they call.
+-- tasker.transition_task / tasker.transition_step.
 
 -- Moves a task through p_path[1] → p_path[2] → …, recording p_metadata[i - 1] with the move
--- into p_path[i]; false at the first lost race (the caller then rolls back).
+-- into p_path[i]; false when the task is no longer in p_path[1] (the caller then rolls back).
+-- The task is locked by the caller, so the intermediate states are written as history in one
+-- INSERT rather than as a row update each (a result usually moves a task three steps).
 CREATE FUNCTION tasker.transition_task_path(p_task uuid, p_path text[], p_metadata jsonb[])
 RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+  n integer := coalesce(array_length(p_path, 1), 0);
+  final text := p_path[n];
+  next_key integer;
 BEGIN
-  FOR i IN 2 .. coalesce(array_length(p_path, 1), 0) LOOP
-    IF NOT tasker.transition_task(p_task, p_path[i - 1], p_path[i], p_metadata[i - 1]) THEN
-      RETURN false;
-    END IF;
-  END LOOP;
+  IF n < 2 THEN
+    RETURN true;
+  END IF;
+  UPDATE tasker.tasks
+     SET status = final,
+         updated_at = now(),
+         completed_at = CASE WHEN final IN ('complete', 'error', 'cancelled', 'resolved_manually') THEN now() END
+   WHERE task_uuid = p_task AND status = p_path[1];
+  IF NOT FOUND THEN
+    RETURN false;
+  END IF;
+  UPDATE tasker.task_transitions SET most_recent = false WHERE task_uuid = p_task AND most_recent
+  RETURNING sort_key + 1 INTO next_key;
+  INSERT INTO tasker.task_transitions (task_uuid, from_state, to_state, metadata, sort_key, most_recent)
+  SELECT p_task, p_path[i - 1], p_path[i], p_metadata[i - 1], coalesce(next_key, 1) + i - 2, i = n
+    FROM generate_series(2, n) AS i;
+  -- Lets anyone waiting for a task (tasker run, tests, benchmarks) wake up at commit.
+  IF final IN ('complete', 'error', 'cancelled', 'resolved_manually') THEN
+    PERFORM pg_notify('tasker_task_finished', p_task::text);
+  END IF;
   RETURN true;
 END;
+$$;
+
+-- A single compare-and-swap transition is a path of one move.
+CREATE FUNCTION tasker.transition_task(p_task uuid, p_from text, p_to text, p_metadata jsonb)
+RETURNS boolean LANGUAGE sql AS $$
+  SELECT tasker.transition_task_path(p_task, ARRAY[p_from, p_to], ARRAY[p_metadata])
 $$;
 
 -- Marks steps enqueued (each from its current state) and sends one message per step to the
@@ -119,7 +146,9 @@ BEGIN
       'dependency_results', (
         SELECT coalesce(jsonb_object_agg(p.name, p.result), '{}'::jsonb)
           FROM tasker.workflow_step_edges e JOIN tasker.workflow_steps p ON p.step_uuid = e.from_step_uuid
-         WHERE e.to_step_uuid = p_step)));
+         -- The task_uuid condition keeps the plan on an index even when the cached plan was
+         -- made before the tables had statistics (a join on step_uuid alone then seq-scans).
+         WHERE e.to_step_uuid = p_step AND p.task_uuid = s.task_uuid)));
 END;
 $$;
 
