@@ -45,42 +45,34 @@ RETURNS boolean LANGUAGE sql AS $$
   SELECT tasker.transition_task_path(p_task, ARRAY[p_from, p_to], ARRAY[p_metadata])
 $$;
 
--- Marks steps enqueued (each from its current state) and sends one message per step to the
--- worker queue, with one NOTIFY. Returns the uuids of the steps enqueued.
-CREATE FUNCTION tasker.enqueue_steps(p_task uuid, p_steps uuid[], p_queue text, p_headers jsonb)
-RETURNS uuid[] LANGUAGE plpgsql AS $$
+-- Marks steps enqueued (each from its current state) and returns their worker-queue messages,
+-- in step order; tasker.orchestrate sends the messages of a whole batch together.
+CREATE FUNCTION tasker.enqueue_steps(p_task uuid, p_steps uuid[])
+RETURNS jsonb[] LANGUAGE plpgsql AS $$
 DECLARE
   step record;
-  done uuid[] := '{}';
   messages jsonb[] := '{}';
-  headers jsonb[] := '{}';
 BEGIN
   FOR step IN
     SELECT s.step_uuid, s.name, s.state, s.attempts FROM tasker.workflow_steps s
      WHERE s.task_uuid = p_task AND s.step_uuid = ANY (p_steps) ORDER BY s.position
   LOOP
     IF tasker.transition_step(step.step_uuid, step.state, 'enqueued', jsonb_build_object('attempt', step.attempts + 1)) THEN
-      done := done || step.step_uuid;
       messages := messages || jsonb_build_object('task_uuid', p_task, 'step_uuid', step.step_uuid, 'step_name', step.name);
-      headers := headers || p_headers;
     END IF;
   END LOOP;
-  IF array_length(done, 1) > 0 THEN
-    PERFORM pgmq.send_batch(p_queue, messages, headers, 0);
-    PERFORM pg_notify('pgmq_' || p_queue, '');
-  END IF;
-  RETURN done;
+  RETURN messages;
 END;
 $$;
 
 -- A worker's claim of a step for one attempt, for the message p_msg_id of p_queue:
---   enqueued     → in_progress, attempts + 1, an attempt row; the message hidden for the step's
---                  timeout + p_vt_margin seconds. Returns {outcome: claimed, step: {...}}.
+--   enqueued     → in_progress, attempts + 1, an attempt row. Returns {outcome: claimed,
+--                  step: {...}}; the caller hides the message for the step's timeout.
 --   in_progress  → its previous worker died: that attempt is recorded as lost and reported as a
 --                  failure on p_results_queue; the message is archived. {outcome: lost, ...}.
 --   anything else → the message is stale and archived. {outcome: stale}.
 CREATE FUNCTION tasker.claim_step(
-  p_step uuid, p_worker text, p_queue text, p_msg_id bigint, p_vt_margin integer, p_results_queue text)
+  p_step uuid, p_worker text, p_queue text, p_msg_id bigint, p_results_queue text)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
   s record;
@@ -127,7 +119,6 @@ BEGIN
                                  jsonb_build_object('attempt', next_attempt, 'worker', p_worker));
   INSERT INTO tasker.step_attempts (step_uuid, attempt, outcome, worker_id)
   VALUES (p_step, next_attempt, 'running', p_worker);
-  PERFORM pgmq.set_vt(p_queue, p_msg_id, s.timeout_seconds + p_vt_margin);
   RETURN jsonb_build_object(
     'outcome', 'claimed',
     'step', jsonb_build_object(
@@ -152,13 +143,12 @@ BEGIN
 END;
 $$;
 
--- Records the outcome of attempt p_attempt and reports it on p_results_queue, archiving the
--- worker's message p_msg_id of p_queue. Fenced by the attempt number: false (and only the
--- archive) when that attempt was already written off or its task cancelled.
+-- Records the outcome of attempt p_attempt and moves the step on to the orchestrators.
+-- Fenced by the attempt number: returns the step's task, or null when that attempt was already
+-- written off or its task cancelled. tasker.report_attempts sends and archives the messages.
 CREATE FUNCTION tasker.report_attempt(
-  p_step uuid, p_attempt integer, p_ok boolean, p_result jsonb, p_error jsonb,
-  p_queue text, p_msg_id bigint, p_results_queue text)
-RETURNS boolean LANGUAGE plpgsql AS $$
+  p_step uuid, p_attempt integer, p_ok boolean, p_result jsonb, p_error jsonb)
+RETURNS uuid LANGUAGE plpgsql AS $$
 DECLARE
   owner uuid;
 BEGIN
@@ -166,8 +156,7 @@ BEGIN
    WHERE step_uuid = p_step AND attempts = p_attempt AND state = 'in_progress'
   RETURNING task_uuid INTO owner;
   IF NOT FOUND THEN
-    PERFORM pgmq.archive(p_queue, p_msg_id);
-    RETURN false;
+    RETURN NULL;
   END IF;
   PERFORM tasker.transition_step(
     p_step, 'in_progress',
@@ -177,12 +166,7 @@ BEGIN
      SET outcome = CASE WHEN p_ok THEN 'success' ELSE 'failure' END,
          result = p_result, error = p_error, finished_at = now()
    WHERE step_uuid = p_step AND attempt = p_attempt;
-  PERFORM pgmq.send(p_results_queue,
-                    jsonb_build_object('task_uuid', owner, 'step_uuid', p_step, 'attempt', p_attempt),
-                    '{}'::jsonb, 0);
-  PERFORM pg_notify('pgmq_' || p_results_queue, '');
-  PERFORM pgmq.archive(p_queue, p_msg_id);
-  RETURN true;
+  RETURN owner;
 END;
 $$;
 
@@ -199,41 +183,72 @@ END;
 $$;
 
 -- A worker's read of its queue and the claim of every step read, in one statement: each row
--- is one message read from p_queue with what tasker.claim_step made of it.
+-- is one message read from p_queue with what tasker.claim_step made of it. The messages of
+-- claimed steps are hidden until each step's timeout + p_vt_margin seconds, in one UPDATE.
 CREATE FUNCTION tasker.read_and_claim_steps(
   p_queue text, p_qty integer, p_read_vt integer, p_worker text, p_vt_margin integer, p_results_queue text)
 RETURNS TABLE (msg_id bigint, read_ct integer, enqueued_at timestamptz, vt timestamptz, headers jsonb, claim jsonb)
 LANGUAGE plpgsql AS $$
 DECLARE
   m record;
+  claimed_ids bigint[] := '{}';
+  claimed_secs integer[] := '{}';
 BEGIN
   FOR m IN SELECT * FROM pgmq.read(p_queue, p_read_vt, p_qty) LOOP
     msg_id := m.msg_id;
     read_ct := m.read_ct;
     enqueued_at := m.enqueued_at;
-    vt := m.vt;
     headers := m.headers;
-    claim := tasker.claim_step((m.message->>'step_uuid')::uuid, p_worker, p_queue, m.msg_id, p_vt_margin,
-                               p_results_queue);
+    claim := tasker.claim_step((m.message->>'step_uuid')::uuid, p_worker, p_queue, m.msg_id, p_results_queue);
+    vt := m.vt;
+    IF claim->>'outcome' = 'claimed' THEN
+      claimed_ids := claimed_ids || m.msg_id;
+      claimed_secs := claimed_secs || ((claim->'step'->>'timeout_seconds')::integer + p_vt_margin);
+      vt := clock_timestamp() + make_interval(secs => claimed_secs[array_length(claimed_secs, 1)]);
+    END IF;
     RETURN NEXT;
   END LOOP;
+  IF array_length(claimed_ids, 1) > 0 THEN
+    EXECUTE format(
+      'UPDATE pgmq.%I q SET vt = clock_timestamp() + make_interval(secs => c.secs)
+         FROM unnest($1::bigint[], $2::integer[]) AS c(id, secs) WHERE q.msg_id = c.id',
+      pgmq.format_table_name(p_queue, 'q'))
+    USING claimed_ids, claimed_secs;
+  END IF;
 END;
 $$;
 
--- tasker.report_attempt for a group of outcomes reported together (a worker's group commit):
--- each {step_uuid, attempt, ok, result, error, queue, msg_id}. Returns one boolean per outcome.
+-- Reports a group of outcomes (a worker's group commit), each {step_uuid, attempt, ok, result,
+-- error, queue, msg_id}: records each (tasker.report_attempt), sends the recorded ones to
+-- p_results_queue in one batch with one NOTIFY, and archives every worker message, one call per
+-- worker queue. Returns one boolean per outcome: false when the attempt had been written off.
 CREATE FUNCTION tasker.report_attempts(p_reports jsonb, p_results_queue text)
 RETURNS boolean[] LANGUAGE plpgsql AS $$
 DECLARE
   r jsonb;
+  owner uuid;
   reported boolean[] := '{}';
+  results jsonb[] := '{}';
+  worker_queue text;
 BEGIN
   FOR r IN SELECT * FROM jsonb_array_elements(p_reports) LOOP
-    reported := reported || tasker.report_attempt(
+    owner := tasker.report_attempt(
       (r->>'step_uuid')::uuid, (r->>'attempt')::integer, (r->>'ok')::boolean,
       CASE WHEN (r->>'ok')::boolean THEN coalesce(r->'result', 'null'::jsonb) END,
-      CASE WHEN (r->>'ok')::boolean THEN NULL ELSE r->'error' END,
-      r->>'queue', (r->>'msg_id')::bigint, p_results_queue);
+      CASE WHEN (r->>'ok')::boolean THEN NULL ELSE r->'error' END);
+    reported := reported || (owner IS NOT NULL);
+    IF owner IS NOT NULL THEN
+      results := results || jsonb_build_object('task_uuid', owner, 'step_uuid', r->>'step_uuid',
+                                               'attempt', (r->>'attempt')::integer);
+    END IF;
+  END LOOP;
+  IF array_length(results, 1) > 0 THEN
+    PERFORM pgmq.send_batch(p_results_queue, results, 0);
+    PERFORM pg_notify('pgmq_' || p_results_queue, '');
+  END IF;
+  FOR worker_queue IN SELECT DISTINCT e->>'queue' FROM jsonb_array_elements(p_reports) e LOOP
+    PERFORM pgmq.archive(worker_queue, ARRAY(
+      SELECT (e->>'msg_id')::bigint FROM jsonb_array_elements(p_reports) e WHERE e->>'queue' = worker_queue));
   END LOOP;
   RETURN reported;
 END;

@@ -15,9 +15,10 @@ RETURNS integer LANGUAGE sql IMMUTABLE AS $$
   END
 $$;
 
--- Decides a task's next states from its steps and writes them, enqueueing ready steps.
+-- Decides a task's next states from its steps and writes them, marking ready steps enqueued.
 -- The task must be locked by the caller. Returns the evaluation:
--- {decision, changes: [{from, to}], enqueued: [step names], viable, final}.
+-- {decision, changes: [{from, to}], enqueued: [step names], viable, final}, and for the caller
+-- to send, outbox: {queue, messages, headers} when steps were enqueued.
 CREATE FUNCTION tasker.evaluate_task(p_task uuid, p_from text[])
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
@@ -33,6 +34,8 @@ DECLARE
   decision text;
   state text := p_from[array_length(p_from, 1)];
   changes jsonb := '[]';
+  messages jsonb[];
+  outbox jsonb := NULL;
 BEGIN
   SELECT task_uuid, namespace, traceparent INTO t FROM tasker.tasks WHERE task_uuid = p_task;
   SELECT bool_and(s.state IN ('complete', 'resolved_manually')),
@@ -68,8 +71,12 @@ BEGIN
     IF state = 'evaluating_results' THEN
       path := path || 'enqueuing_steps'::text; metadata := metadata || '{}'::jsonb;
     END IF;
-    PERFORM tasker.enqueue_steps(p_task, viable, 'worker_' || t.namespace || '_queue',
-      CASE WHEN t.traceparent IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('traceparent', t.traceparent) END);
+    messages := tasker.enqueue_steps(p_task, viable);
+    outbox := jsonb_build_object(
+      'queue', 'worker_' || t.namespace || '_queue',
+      'messages', to_jsonb(messages),
+      'headers', CASE WHEN t.traceparent IS NULL THEN '{}'::jsonb
+                      ELSE jsonb_build_object('traceparent', t.traceparent) END);
     path := path || 'steps_in_process'::text;
     metadata := metadata || jsonb_build_object('enqueued', to_jsonb(viable_names));
   ELSIF decision = 'fail' THEN
@@ -91,7 +98,8 @@ BEGIN
     'changes', changes,
     'enqueued', CASE WHEN decision = 'enqueue' THEN to_jsonb(viable_names) ELSE '[]'::jsonb END,
     'viable', coalesce(array_length(viable, 1), 0),
-    'final', path[array_length(path, 1)]);
+    'final', path[array_length(path, 1)])
+    || CASE WHEN outbox IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('outbox', outbox) END;
 END;
 $$;
 
@@ -116,16 +124,27 @@ DECLARE
   status text;
   to_state text;
   retry_ms integer;
+  evaluation jsonb;
+  out_queues text[] := '{}';
+  out_messages jsonb[] := '{}';
+  out_headers jsonb[] := '{}';
+  worker_queue text;
 BEGIN
   SELECT array_agg(DISTINCT (i->>'task_uuid')::uuid) INTO task_ids FROM jsonb_array_elements(p_items) i;
   -- Lock in uuid order, so overlapping batches of two orchestrators cannot deadlock.
   -- With p_skip_locked, tasks another orchestrator holds are left for a later pass.
-  FOR t IN EXECUTE format(
-    'SELECT task_uuid, namespace, status FROM tasker.tasks WHERE task_uuid = ANY ($1) ORDER BY task_uuid FOR UPDATE %s',
-    CASE WHEN p_skip_locked THEN 'SKIP LOCKED' ELSE '' END) USING task_ids
-  LOOP
-    locked := locked || jsonb_build_object(t.task_uuid::text, jsonb_build_object('namespace', t.namespace, 'status', t.status));
-  END LOOP;
+  -- Two static statements rather than one built with format(): static plans are cached.
+  IF p_skip_locked THEN
+    FOR t IN SELECT k.task_uuid, k.namespace, k.status FROM tasker.tasks k WHERE k.task_uuid = ANY (task_ids)
+              ORDER BY k.task_uuid FOR UPDATE SKIP LOCKED LOOP
+      locked := locked || jsonb_build_object(t.task_uuid::text, jsonb_build_object('namespace', t.namespace, 'status', t.status));
+    END LOOP;
+  ELSE
+    FOR t IN SELECT k.task_uuid, k.namespace, k.status FROM tasker.tasks k WHERE k.task_uuid = ANY (task_ids)
+              ORDER BY k.task_uuid FOR UPDATE LOOP
+      locked := locked || jsonb_build_object(t.task_uuid::text, jsonb_build_object('namespace', t.namespace, 'status', t.status));
+    END LOOP;
+  END IF;
 
   -- Settle reported attempts (of tasks still running).
   FOR item IN SELECT * FROM jsonb_array_elements(p_items) LOOP
@@ -160,16 +179,36 @@ BEGIN
   FOR item IN SELECT * FROM jsonb_array_elements(p_items) LOOP
     status := locked->(item->>'task_uuid')->>'status';
     CONTINUE WHEN status IS NULL OR evaluated ? (item->>'task_uuid');
+    evaluation := NULL;
     IF item->>'kind' = 'initialize' AND status = 'pending' THEN
-      evaluated := evaluated || jsonb_build_object(item->>'task_uuid',
-        tasker.evaluate_task((item->>'task_uuid')::uuid, ARRAY['pending', 'initializing', 'enqueuing_steps']));
+      evaluation := tasker.evaluate_task((item->>'task_uuid')::uuid, ARRAY['pending', 'initializing', 'enqueuing_steps']);
       starts := starts || jsonb_build_object(item->>'task_uuid', true);
     ELSIF (item->>'kind' = 'result' AND settled ? (item->>'step_uuid'))
        OR (item->>'kind' = 'reevaluate'
            AND status IN ('steps_in_process', 'waiting_for_dependencies', 'waiting_for_retry', 'blocked_by_failures')) THEN
-      evaluated := evaluated || jsonb_build_object(item->>'task_uuid',
-        tasker.evaluate_task((item->>'task_uuid')::uuid, ARRAY[status]));
+      evaluation := tasker.evaluate_task((item->>'task_uuid')::uuid, ARRAY[status]);
     END IF;
+    CONTINUE WHEN evaluation IS NULL;
+    IF evaluation ? 'outbox' THEN
+      FOR i IN 0 .. jsonb_array_length(evaluation->'outbox'->'messages') - 1 LOOP
+        out_queues := out_queues || (evaluation->'outbox'->>'queue');
+        out_messages := out_messages || (evaluation->'outbox'->'messages'->i);
+        out_headers := out_headers || (evaluation->'outbox'->'headers');
+      END LOOP;
+      evaluation := evaluation - 'outbox';
+    END IF;
+    evaluated := evaluated || jsonb_build_object(item->>'task_uuid', evaluation);
+  END LOOP;
+
+  -- The steps enqueued by the whole batch: one send and one NOTIFY per worker queue.
+  FOR worker_queue IN SELECT DISTINCT q FROM unnest(out_queues) AS q LOOP
+    PERFORM pgmq.send_batch(worker_queue,
+      ARRAY(SELECT m FROM unnest(out_queues, out_messages) WITH ORDINALITY AS o(q, m, n)
+             WHERE o.q = worker_queue ORDER BY n),
+      ARRAY(SELECT h FROM unnest(out_queues, out_headers) WITH ORDINALITY AS o(q, h, n)
+             WHERE o.q = worker_queue ORDER BY n),
+      0);
+    PERFORM pg_notify('pgmq_' || worker_queue, '');
   END LOOP;
 
   FOR item IN SELECT * FROM jsonb_array_elements(p_items) LOOP

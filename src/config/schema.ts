@@ -151,7 +151,12 @@ const orchestrationSchema = z
 
 const workerSchema = z
   .strictObject({
-    concurrency: positiveInt().default(10).describe('Steps one worker process runs at the same time.'),
+    concurrency: positiveInt()
+      .default(20)
+      .describe(
+        'Steps one worker process runs at the same time, per namespace; when it leaves room for ' +
+          'another batch, the worker claims the next batch while the steps in hand run.',
+      ),
     batch_size: positiveInt()
       .default(10)
       .describe(

@@ -10,6 +10,12 @@ export interface QueueConsumerOptions<T> {
   queue: string;
   /** Messages per read (and per `handle` call). */
   batchSize: number;
+  /**
+   * Messages in hand at once (default `batchSize`: one batch at a time). When larger, the
+   * consumer reads the next batch while earlier ones are still being handled, so that reading
+   * and handling overlap; it reads when there is room for a whole batch.
+   */
+  maxInFlight?: number;
   /** How long read messages stay hidden; `handle` must delete or archive them before that. */
   visibilityTimeoutSeconds: number;
   /** Slow fallback: read this often even without a notification (e.g. 1000 ms). */
@@ -32,7 +38,7 @@ export interface QueueConsumerOptions<T> {
 
 /** A running consumer. */
 export interface QueueConsumer {
-  /** Stops reading and resolves once the `handle` call in progress, if any, has finished. */
+  /** Stops reading and resolves once the `handle` calls in progress, if any, have finished. */
   stop(): Promise<void>;
   /**
    * Reads again now, as a notification would: for a sender in the same process, which knows
@@ -44,12 +50,13 @@ export interface QueueConsumer {
 const DEFAULT_RETRY_DELAY_MS = 500;
 
 /**
- * Consumes a queue: LISTENs on its channel, drains it (reads until a read returns fewer than
- * `batchSize`), then waits for a notification or `pollIntervalMs`, whichever comes first.
+ * Consumes a queue: LISTENs on its channel, drains it (reads until a read returns fewer than it
+ * asked for, handing each batch to `handle` and reading on while there is room for another batch
+ * within `maxInFlight`), then waits for a notification or `pollIntervalMs`, whichever comes first.
  * Notifications arriving while draining coalesce into at most one more drain. After the listening
  * connection was re-established, it reads at once (notifications may have been lost meanwhile).
- * Errors go to `onError` and the loop carries on after `retryDelayMs`, so it outlives a database
- * restart. Nothing ever waits inside the database.
+ * Errors go to `onError`; after a failed read the loop carries on after `retryDelayMs`, so it
+ * outlives a database restart. Nothing ever waits inside the database.
  */
 export async function startQueueConsumer<T>(options: QueueConsumerOptions<T>): Promise<QueueConsumer> {
   const { db, client, queue, batchSize, visibilityTimeoutSeconds, pollIntervalMs, handle } = options;
@@ -58,7 +65,8 @@ export async function startQueueConsumer<T>(options: QueueConsumerOptions<T>): P
     options.onError ??
     ((error: unknown) => logger.warn({ err: error, queue }, 'queue consumer: read or handle failed'));
   const retryDelayMs = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
-  assertOptions(queue, { batchSize, visibilityTimeoutSeconds, pollIntervalMs, retryDelayMs });
+  const maxInFlight = options.maxInFlight ?? batchSize;
+  assertOptions(queue, { batchSize, maxInFlight, visibilityTimeoutSeconds, pollIntervalMs, retryDelayMs });
 
   let stopped = false;
   // Set by every notification; cleared just before each read, which covers it.
@@ -86,14 +94,36 @@ export async function startQueueConsumer<T>(options: QueueConsumerOptions<T>): P
       idle = wakeable;
     });
 
+  // Batches being handled, and how many messages they hold.
+  const inFlight = new Set<Promise<void>>();
+  let messagesInFlight = 0;
+
+  /** Handles a batch in the background; its errors go to onError (its messages come back after their visibility timeout). */
+  const dispatch = (messages: QueueMessage<T>[]): void => {
+    messagesInFlight += messages.length;
+    const handling = handle(messages)
+      .catch((error: unknown) => safely(onError, error))
+      .finally(() => {
+        messagesInFlight -= messages.length;
+        inFlight.delete(handling);
+      });
+    inFlight.add(handling);
+  };
+
   const drain = async (): Promise<void> => {
-    for (;;) {
+    while (!stopped) {
+      // Whole batches only, unless nothing is in hand: many small reads would cost more.
+      if (inFlight.size > 0 && maxInFlight - messagesInFlight < batchSize) {
+        await Promise.race(inFlight);
+        continue;
+      }
       pending = false;
+      const qty = Math.min(batchSize, maxInFlight - messagesInFlight);
       const messages = options.read
-        ? await options.read(batchSize)
-        : await client.read<T>(queue, { vtSeconds: visibilityTimeoutSeconds, qty: batchSize });
-      if (messages.length > 0) await handle(messages);
-      if (messages.length < batchSize || stopped) return;
+        ? await options.read(qty)
+        : await client.read<T>(queue, { vtSeconds: visibilityTimeoutSeconds, qty });
+      if (messages.length > 0) dispatch(messages);
+      if (messages.length < qty || stopped) return;
     }
   };
 
@@ -124,6 +154,7 @@ export async function startQueueConsumer<T>(options: QueueConsumerOptions<T>): P
         await unlisten().catch((error: unknown) => safely(onError, error));
       }
       await loop;
+      await Promise.all(inFlight);
     },
   };
 }
@@ -131,10 +162,19 @@ export async function startQueueConsumer<T>(options: QueueConsumerOptions<T>): P
 /** Refuses options that would make the loop fail on every read or spin (a zero interval). */
 function assertOptions(
   queue: string,
-  o: { batchSize: number; visibilityTimeoutSeconds: number; pollIntervalMs: number; retryDelayMs: number },
+  o: {
+    batchSize: number;
+    maxInFlight: number;
+    visibilityTimeoutSeconds: number;
+    pollIntervalMs: number;
+    retryDelayMs: number;
+  },
 ): void {
   const problems = [
     Number.isInteger(o.batchSize) && o.batchSize >= 1 ? undefined : `batchSize must be a whole number ≥ 1`,
+    Number.isInteger(o.maxInFlight) && o.maxInFlight >= o.batchSize
+      ? undefined
+      : `maxInFlight must be a whole number ≥ batchSize`,
     Number.isInteger(o.visibilityTimeoutSeconds) && o.visibilityTimeoutSeconds >= 0
       ? undefined
       : `visibilityTimeoutSeconds must be a whole number ≥ 0`,

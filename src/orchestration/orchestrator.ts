@@ -47,6 +47,9 @@ export interface Orchestrator {
 /** Messages that keep failing are set aside after this many reads instead of looping forever. */
 const MAX_MESSAGE_READS = 10;
 
+/** Batches of one queue orchestrated at once. */
+const BATCHES_IN_FLIGHT = 2;
+
 /**
  * Starts consuming task requests and step results, and scanning for steps whose retry
  * backoff elapsed. Any number of orchestrators may run against one database.
@@ -56,10 +59,14 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
   const id = options.id ?? `orchestrator-${hostname()}-${process.pid}`;
   const queue = new PgmqClient(db);
   const observer = options.observer ?? {};
+  const batchSize = options.batchSize ?? 100;
   const common = {
     db,
     client: queue,
-    batchSize: options.batchSize ?? 20,
+    batchSize,
+    // Reads the next batch while one is orchestrated; the two lock their tasks in the same
+    // order and take turns on a task they share, as two orchestrator processes would.
+    maxInFlight: BATCHES_IN_FLIGHT * batchSize,
     visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 30,
     pollIntervalMs: options.pollIntervalMs ?? 1000,
   };

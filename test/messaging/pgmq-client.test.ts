@@ -411,6 +411,52 @@ describe.each(DATABASE_KINDS)('PgmqClient on %s', (kind) => {
       expect((await client.metrics(q)).queueVisibleLength).toBe(1);
     });
 
+    it('with maxInFlight reads the next batch while one is handled, never holding more', async () => {
+      const q = await freshQueue();
+      await client.sendBatch(
+        q,
+        Array.from({ length: 25 }, (_, i) => ({ i })),
+      );
+      const release = deferred();
+      const sizes: number[] = [];
+      let inHand = 0;
+      let mostInHand = 0;
+      let handled = 0;
+      const consumer = await startQueueConsumer<{ i: number }>({
+        db: t.db,
+        client,
+        queue: q,
+        batchSize: 10,
+        maxInFlight: 20,
+        visibilityTimeoutSeconds: 30,
+        pollIntervalMs: NO_POLLING_MS,
+        handle: async (messages) => {
+          sizes.push(messages.length);
+          inHand += messages.length;
+          mostInHand = Math.max(mostInHand, inHand);
+          await release.promise;
+          await client.delete(
+            q,
+            messages.map((m) => m.msgId),
+          );
+          inHand -= messages.length;
+          handled += messages.length;
+        },
+      });
+      try {
+        // The first batch is still in hand when the second is read; the third waits for room.
+        await until(() => sizes.length === 2);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(sizes).toEqual([10, 10]);
+        release.resolve();
+        await until(() => handled === 25);
+      } finally {
+        await consumer.stop();
+      }
+      expect(sizes).toEqual([10, 10, 5]);
+      expect(mostInHand).toBe(20);
+    });
+
     it('refuses options that would fail every read or spin', async () => {
       const q = await freshQueue();
       const base = { db: t.db, client, queue: q, handle: () => Promise.resolve() };
@@ -420,6 +466,15 @@ describe.each(DATABASE_KINDS)('PgmqClient on %s', (kind) => {
       await expect(
         startQueueConsumer({ ...base, batchSize: 1, visibilityTimeoutSeconds: 30, pollIntervalMs: 0 }),
       ).rejects.toThrow(/pollIntervalMs must be positive/);
+      await expect(
+        startQueueConsumer({
+          ...base,
+          batchSize: 10,
+          maxInFlight: 5,
+          visibilityTimeoutSeconds: 30,
+          pollIntervalMs: 1000,
+        }),
+      ).rejects.toThrow(/maxInFlight must be a whole number ≥ batchSize/);
       await expect(
         startQueueConsumer({
           ...base,
