@@ -5,7 +5,7 @@ import { createServerDatabase, dropServerDatabase } from '../helpers/databases.j
 
 const run = promisify(execFile);
 
-/** Runs the built CLI (npm test builds dist/ first) and returns its exit code and output. */
+/** Runs the built CLI (the tests' global setup builds dist/) and returns its exit code and output. */
 async function tasker(args: string[], env: NodeJS.ProcessEnv) {
   try {
     const { stdout, stderr } = await run(process.execPath, ['bin/tasker.js', ...args], {

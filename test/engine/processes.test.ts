@@ -4,10 +4,7 @@
  * examples, a worker killed mid-step, two orchestrators with two workers, a graceful stop
  * and the CLI's answers to bad input. Each test gets its own database.
  */
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { waitForTask } from '../../src/api/task-finished.js';
 import { createTask } from '../../src/api/tasks.js';
@@ -41,30 +38,18 @@ const LINEAR_TASK_CHAIN = [
   'complete',
 ];
 
-const execFileAsync = promisify(execFile);
-
 describe('workflows as separate processes on the real server', { timeout: 300_000 }, () => {
   let testDb: TestDatabase;
   let env: Record<string, string | undefined>;
   let templates: TemplateRegistry;
 
   beforeAll(async () => {
-    // bin/tasker.js runs the compiled dist/: compile the current sources once.
-    try {
-      await execFileAsync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT });
-    } catch (error) {
-      // Type errors in files being edited elsewhere do not stop tsc from emitting.
-      if (!existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) throw error;
-      console.warn(
-        `tsc reported errors; running the emitted dist/ anyway:\n${(error as { stdout?: string }).stdout}`,
-      );
-    }
     templates = await loadTemplates(
       ['examples/dags/templates', 'examples/order_fulfillment/templates', ENGINE_TEMPLATES].map((dir) =>
         path.join(ROOT, dir),
       ),
     );
-  }, 180_000);
+  });
 
   beforeEach(async () => {
     keepDatabaseOnFailure();

@@ -5,10 +5,7 @@
  * whichever orchestrator finished the task) and the step spans (recorded by the worker) must
  * form one trace.
  */
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForTask } from '../../src/api/task-finished.js';
 import { createTask } from '../../src/api/tasks.js';
@@ -19,7 +16,6 @@ import { createTestDatabase, keepDatabaseOnFailure, type TestDatabase } from '..
 import { freePort, startOtlpReceiver, type OtlpReceiver } from './support/otlp-receiver.js';
 import { parsePrometheusText, samplesOf, type PromScrape } from './support/prometheus.js';
 
-const execFileAsync = promisify(execFile);
 const NS = 'telemetry_test';
 
 interface OtlpValue {
@@ -83,18 +79,9 @@ describe('telemetry of separate orchestrator and worker processes', { timeout: 3
   let receiver: OtlpReceiver;
 
   beforeAll(async () => {
-    // bin/tasker.js runs the compiled dist/: compile the current sources once.
-    try {
-      await execFileAsync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT });
-    } catch (error) {
-      if (!existsSync(path.join(ROOT, 'dist', 'cli', 'telemetry-sdk.js'))) throw error;
-      console.warn(
-        `tsc reported errors; running the emitted dist/ anyway:\n${(error as { stdout?: string }).stdout}`,
-      );
-    }
     testDb = await createTestDatabase('postgres');
     receiver = await startOtlpReceiver();
-  }, 180_000);
+  });
 
   afterAll(async () => {
     await killAll();

@@ -4,14 +4,13 @@
  * least once). This test restarts its server, so it runs a private PostgreSQL 15 cluster on a
  * free port (initdb as the `postgres` OS user), never the shared server on 5432.
  */
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../../src/db/database.js';
 import { migrate } from '../../../src/db/migrate.js';
 import { openPgDatabase } from '../../../src/db/pg-database.js';
 import { EFFECTS_TABLE_SQL, SUBSCRIBER_IDS } from '../../fixtures/durable/subscribers.js';
 import { killAll, spawnTasker, type TaskerProcess } from '../../engine/support/processes.js';
 import {
-  buildCliOnce,
   drained,
   effectSummary,
   eventually,
@@ -35,8 +34,6 @@ describe.skipIf(!canRunPrivateCluster())(
     let cluster: PrivateCluster | undefined;
     let db: Database | undefined;
     let scratch: Scratch | undefined;
-
-    beforeAll(() => buildCliOnce(), 240_000);
 
     beforeEach(async () => {
       cluster = await startPrivateCluster();

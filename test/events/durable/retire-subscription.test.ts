@@ -4,11 +4,10 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ensureNamespaceQueues } from '../../../src/engine/namespace-queues.js';
 import { registerDurableSubscriptions } from '../../../src/events/domain/durable-subscriptions.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/databases.js';
-import { buildCliOnce } from './support/harness.js';
 
 const run = promisify(execFile);
 const NS = 'durable_retire';
@@ -27,8 +26,6 @@ async function tasker(args: string[], url: string) {
 
 describe('retiring a durable subscription', { timeout: 120_000 }, () => {
   let testDb: TestDatabase | undefined;
-
-  beforeAll(() => buildCliOnce(), 240_000);
 
   afterEach(async () => {
     await testDb?.dispose();

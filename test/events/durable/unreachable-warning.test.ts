@@ -5,12 +5,11 @@
  * matches durable or acknowledged events gets no warning.
  */
 import path from 'node:path';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTask } from '../../../src/api/tasks.js';
 import { loadTemplates } from '../../../src/templates/load.js';
 import { killAll, ROOT, spawnTasker } from '../../engine/support/processes.js';
 import { createTestDatabase, keepDatabaseOnFailure, type TestDatabase } from '../../helpers/databases.js';
-import { buildCliOnce } from './support/harness.js';
 
 const NS = 'durable_flow';
 
@@ -26,8 +25,6 @@ function warnings(stderr: string): string[] {
 
 describe('start-up warning for unreachable durable subscriptions', { timeout: 240_000 }, () => {
   let testDb: TestDatabase | undefined;
-
-  beforeAll(() => buildCliOnce(), 240_000);
 
   beforeEach(async () => {
     keepDatabaseOnFailure();

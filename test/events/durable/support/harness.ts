@@ -1,14 +1,12 @@
 /**
  * Shared by the durable delivery tests: a configuration root with short delivery timings,
  * synthetic envelopes published through the outbox, the effects the fixture subscribers
- * record, the queues' contents, and a one-time build of the CLI the spawned processes run.
+ * record and the queues' contents.
  */
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { afterEach, beforeAll, beforeEach } from 'vitest';
+import { afterEach, beforeEach } from 'vitest';
 import type { Database, Queryable } from '../../../../src/db/database.js';
 import { ensureNamespaceQueues } from '../../../../src/engine/namespace-queues.js';
 import { createDomainEvent, type DomainEvent } from '../../../../src/events/domain/envelope.js';
@@ -16,7 +14,7 @@ import { persistEvents } from '../../../../src/events/domain/outbox.js';
 import { PgmqClient } from '../../../../src/messaging/pgmq-client.js';
 import { assertQueueName } from '../../../../src/messaging/queue-names.js';
 import { EFFECTS_TABLE_SQL, type FixturePayload } from '../../../fixtures/durable/subscribers.js';
-import { killAll, ROOT } from '../../../engine/support/processes.js';
+import { killAll } from '../../../engine/support/processes.js';
 import { createTestDatabase, keepDatabaseOnFailure, type TestDatabase } from '../../../helpers/databases.js';
 
 /** The fixture module `tasker events consume` loads. */
@@ -177,62 +175,6 @@ export async function drained(db: Queryable, namespace: string): Promise<boolean
   return true;
 }
 
-const execFileAsync = promisify(execFile);
-
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSource(full) : statSync(full).mtimeMs);
-  }
-  return newest;
-}
-
-/**
- * Compiles dist/ (what bin/tasker.js runs) unless it was compiled after the last change of
- * src/. Test files run in parallel: a lock directory keeps two of them from writing dist/ at
- * once, and the second one finds the stamp fresh.
- */
-export async function buildCliOnce(): Promise<void> {
-  const lock = path.join(ROOT, 'dist', '.durable-tests-build.lock');
-  const stamp = path.join(ROOT, 'dist', '.durable-tests-build.stamp');
-  mkdirSync(path.join(ROOT, 'dist'), { recursive: true });
-  const deadline = Date.now() + 170_000;
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      // Another file holds it; a lock older than the deadline is stale.
-      if (Date.now() > deadline) rmSync(lock, { recursive: true, force: true });
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-  try {
-    let built = 0;
-    try {
-      built = statSync(stamp).mtimeMs;
-    } catch {
-      // Never built by these tests.
-    }
-    if (built > newestSource(path.join(ROOT, 'src'))) return;
-    // Stamped with the start: a source saved during the build makes the next file build again.
-    const started = new Date();
-    try {
-      await execFileAsync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT });
-    } catch (error) {
-      // Files being edited elsewhere may not type-check; tsc still emits.
-      console.warn(
-        `tsc reported errors; running the emitted dist/:\n${(error as { stdout?: string }).stdout}`,
-      );
-    }
-    writeFileSync(stamp, '');
-    utimesSync(stamp, started, started);
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
-}
-
 /** What a test of `tasker events` processes works with: its database, config and process env. */
 export interface ProcessWorld {
   readonly db: TestDatabase['db'];
@@ -250,7 +192,6 @@ export interface ProcessWorld {
 export function useProcessWorld(overrides: DurableOverrides): () => ProcessWorld {
   let testDb: TestDatabase | undefined;
   let world: ProcessWorld | undefined;
-  beforeAll(() => buildCliOnce(), 240_000);
   beforeEach(async () => {
     keepDatabaseOnFailure();
     testDb = await createTestDatabase('postgres');
