@@ -122,13 +122,12 @@ const RESULT_STATES = new Set(['enqueued_for_orchestration', 'enqueued_as_error_
 const EARLY_TASK_STATES = new Set(['initializing', 'evaluating_results', 'enqueuing_steps']);
 
 type Entry =
-  | { subject: 'task'; record: TransitionRecord; rank: number }
-  | { subject: 'step'; record: StepTransitionRecord; rank: number };
+  | { subject: 'task'; record: TransitionRecord; rank: number; order: number }
+  | { subject: 'step'; record: StepTransitionRecord; rank: number; order: number };
 
 /** Position of a transition inside its transaction (see the module comment). */
-function rankOf(entry: Omit<Entry, 'rank'>): number {
-  const { from, to } = entry.record;
-  if (entry.subject === 'task') {
+function rankOf(subject: Entry['subject'], { from, to }: TransitionRecord): number {
+  if (subject === 'task') {
     if (from === null) return 0;
     return EARLY_TASK_STATES.has(to) ? 3 : 5;
   }
@@ -141,17 +140,18 @@ function rankOf(entry: Omit<Entry, 'rank'>): number {
  * one statement, in no particular order: their creation is listed in template order.
  */
 function orderedTransitions(history: TaskHistory): Entry[] {
-  const position = new Map(history.steps.map((step, index) => [step.stepUuid, index]));
-  const entries: Entry[] = [
-    ...history.taskTransitions.map((record) => ({ subject: 'task' as const, record, rank: 0 })),
-    ...history.stepTransitions.map((record) => ({ subject: 'step' as const, record, rank: 0 })),
-  ];
-  for (const entry of entries) entry.rank = rankOf(entry);
-  const order = (entry: Entry): number =>
-    entry.subject === 'step' && entry.rank === 1
-      ? (position.get(entry.record.stepUuid) ?? 0)
-      : entry.record.seq;
-  return entries.sort((a, b) => a.record.atUs - b.record.atUs || a.rank - b.rank || order(a) - order(b));
+  const position = new Map<string, number>();
+  history.steps.forEach((step, index) => position.set(step.stepUuid, index));
+  const entries: Entry[] = [];
+  for (const record of history.taskTransitions) {
+    entries.push({ subject: 'task', record, rank: rankOf('task', record), order: record.seq });
+  }
+  for (const record of history.stepTransitions) {
+    const rank = rankOf('step', record);
+    const order = rank === 1 ? (position.get(record.stepUuid) ?? 0) : record.seq;
+    entries.push({ subject: 'step', record, rank, order });
+  }
+  return entries.sort((a, b) => a.record.atUs - b.record.atUs || a.rank - b.rank || a.order - b.order);
 }
 
 /** The step that failed the task: the first step in error, in template order. */
@@ -233,22 +233,26 @@ function triggerOf(context: Context, record: TransitionRecord): OrchestrationTri
 }
 
 /**
- * The attribute sets of one event of a task transition: one set, except for
+ * Adds the span events of one event name of a task transition: one, except for
  * task.step_results_received, emitted once per result accepted in the transaction (an
  * orchestrator may settle several results of a task before evaluating it once).
  */
-function taskEventAttributes(
+function addTaskEvents(
+  events: SpanEventRecord[],
   name: SystemEventName,
   record: TransitionRecord,
   context: Context,
   trigger: OrchestrationTrigger | undefined,
-): Attributes[] {
+): void {
+  const timeUs = record.atUs;
   if (name === TASK_STEP_RESULTS_RECEIVED) {
-    return (context.stepsAt.get(record.atUs) ?? []).filter(isResult).map((step) => {
+    for (const step of context.stepsAt.get(timeUs) ?? []) {
+      if (!isResult(step)) continue;
       const attributes = stepAttributes(step);
       attributes[ATTR.stepState] = step.to;
-      return attributes;
-    });
+      events.push({ name, timeUs, attributes });
+    }
+    return;
   }
   const attributes: Attributes = {};
   switch (name) {
@@ -260,7 +264,7 @@ function taskEventAttributes(
     case WORKFLOW_VIABLE_STEPS_DISCOVERED:
     case TASK_STEPS_ENQUEUED: {
       const names: string[] = [];
-      for (const step of context.stepsAt.get(record.atUs) ?? [])
+      for (const step of context.stepsAt.get(timeUs) ?? [])
         if (step.to === 'enqueued') names.push(step.stepName);
       attributes[ATTR.stepNames] = names;
       attributes[ATTR.stepCount] = names.length;
@@ -293,7 +297,7 @@ function taskEventAttributes(
     default:
       throw new Error(`no attributes defined for task transition event ${name}`);
   }
-  return [attributes];
+  events.push({ name, timeUs, attributes });
 }
 
 function stepEventAttributes(
@@ -333,31 +337,28 @@ function stepEventAttributes(
   }
 }
 
-/** The rules by subject and state entered (`*` rules under their own key), in table order. */
-const RULES_BY_TARGET = new Map<string, TransitionEventRule[]>();
-for (const rule of TRANSITION_EVENT_RULES) {
-  const key = `${rule.subject}:${rule.to}`;
-  const list = RULES_BY_TARGET.get(key);
-  if (list) list.push(rule);
-  else RULES_BY_TARGET.set(key, [rule]);
+/** The rules that may apply to a transition, by subject and state entered, in table order. */
+const RULES_BY_TARGET = {
+  task: new Map<string, readonly TransitionEventRule[]>(),
+  step: new Map<string, readonly TransitionEventRule[]>(),
+};
+
+function rulesInto(subject: Entry['subject'], to: string): readonly TransitionEventRule[] {
+  const cache = RULES_BY_TARGET[subject];
+  let rules = cache.get(to);
+  if (!rules) {
+    rules = TRANSITION_EVENT_RULES.filter(
+      (rule) => rule.subject === subject && (rule.to === '*' || rule.to === to),
+    );
+    cache.set(to, rules);
+  }
+  return rules;
 }
 
-/** The events a transition produces, per TRANSITION_EVENT_RULES (in their order). */
-function eventsOf(entry: Entry, trigger: OrchestrationTrigger | undefined): SystemEventName[] {
-  const { from, to } = entry.record;
-  const events: SystemEventName[] = [];
-  const candidates = [
-    ...(RULES_BY_TARGET.get(`${entry.subject}:*`) ?? []),
-    ...(RULES_BY_TARGET.get(`${entry.subject}:${to}`) ?? []),
-  ];
-  for (const rule of TRANSITION_EVENT_RULES) {
-    if (!candidates.includes(rule)) continue;
-    if (rule.from !== undefined && rule.from !== from) continue;
-    if (rule.trigger !== undefined && rule.trigger !== trigger) continue;
-    events.push(...rule.events);
-  }
-  return events;
-}
+/** Whether a rule of rulesInto applies to the transition: its `from` and `trigger`, when given. */
+const applies = (rule: TransitionEventRule, entry: Entry, trigger: OrchestrationTrigger | undefined) =>
+  (rule.from === undefined || rule.from === entry.record.from) &&
+  (rule.trigger === undefined || rule.trigger === trigger);
 
 /**
  * The span events of a task's `task.orchestration` span, in the order they happened: for each
@@ -373,17 +374,18 @@ export function taskSpanEvents(history: TaskHistory): SpanEventRecord[] {
   const context: Context = { history, stepsAt, queue: workerQueue(history.task.namespace) };
   const events: SpanEventRecord[] = [];
   for (const entry of orderedTransitions(history)) {
-    const timeUs = entry.record.atUs;
-    if (entry.subject === 'step') {
-      for (const name of eventsOf(entry, undefined)) {
-        events.push({ name, timeUs, attributes: stepEventAttributes(name, entry.record, context) });
-      }
-      continue;
-    }
-    const trigger = entry.record.to === 'evaluating_results' ? triggerOf(context, entry.record) : undefined;
-    for (const name of eventsOf(entry, trigger)) {
-      for (const attributes of taskEventAttributes(name, entry.record, context, trigger)) {
-        events.push({ name, timeUs, attributes });
+    const { record } = entry;
+    const trigger =
+      entry.subject === 'task' && record.to === 'evaluating_results' ? triggerOf(context, record) : undefined;
+    for (const rule of rulesInto(entry.subject, record.to)) {
+      if (!applies(rule, entry, trigger)) continue;
+      for (const name of rule.events) {
+        if (entry.subject === 'task') {
+          addTaskEvents(events, name, entry.record, context, trigger);
+        } else {
+          const attributes = stepEventAttributes(name, entry.record, context);
+          events.push({ name, timeUs: record.atUs, attributes });
+        }
       }
     }
   }
