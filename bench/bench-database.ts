@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { parsePgmqMode } from '../src/db/connect.js';
 import type { Database } from '../src/db/database.js';
-import { migrate, type MigrationReport } from '../src/db/migrate.js';
+import { migrate, type MigrationReport, type PgmqMode } from '../src/db/migrate.js';
 import { describeConnectionString, openPgDatabase } from '../src/db/pg-database.js';
 
 /** The server benchmarks run on: `DATABASE_URL`, or the local test server. */
@@ -30,13 +30,23 @@ async function onServer<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
+/** Whether the bench server can install the pgmq extension. */
+export function serverOffersPgmq(): Promise<boolean> {
+  return onServer(async (client) => {
+    const { rows } = await client.query("SELECT 1 FROM pg_available_extensions WHERE name = 'pgmq'");
+    return rows.length > 0;
+  });
+}
+
 /**
- * Creates a database on the bench server, migrates it (TASKER_PGMQ, default auto: the extension
- * when the server offers it, else the bundled SQL), runs `fn` and drops the database whatever happens.
+ * Creates a database on the bench server, migrates it with `pgmq` (default TASKER_PGMQ, else
+ * auto: the extension when the server offers it, else the bundled SQL), runs `fn` and drops the
+ * database whatever happens.
  */
 export async function withBenchDatabase<T>(
   poolSize: number,
   fn: (bench: BenchDatabase) => Promise<T>,
+  pgmq: PgmqMode = parsePgmqMode(process.env.TASKER_PGMQ ?? 'auto'),
 ): Promise<T> {
   const name = `tasker_bench_${randomBytes(6).toString('hex')}`;
   const serverVersion = await onServer(async (client) => {
@@ -50,7 +60,7 @@ export async function withBenchDatabase<T>(
   try {
     const db = await openPgDatabase({ connectionString: url.toString(), poolSize });
     try {
-      const report = await migrate(db, { pgmq: parsePgmqMode(process.env.TASKER_PGMQ ?? 'auto') });
+      const report = await migrate(db, { pgmq });
       const server = describeConnectionString(BENCH_SERVER_URL).replace(/\/.*$/, '');
       return await fn({ db, pgmq: report.pgmq, server, serverVersion, url: url.toString() });
     } finally {

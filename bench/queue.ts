@@ -1,12 +1,13 @@
 /**
  * Queue benchmark (`npm run bench -- queue`): throughput of the PGMQ layer through PgmqClient and
- * send→receive latency of a NOTIFY-woken consumer, against targets set at 80% of the real pgmq 1.5
- * extension measured on the same kind of machine (docs/benchmarks.md).
+ * send→receive latency of a NOTIFY-woken consumer. Targets are 80% of the real pgmq extension:
+ * measured in the same run, through the same client, when the server offers it (docs/benchmarks.md
+ * says how to install it for a benchmark), else the reference figures of pgmq 1.5 below.
  */
 import os from 'node:os';
 import type { Database } from '../src/db/database.js';
 import { PgmqClient } from '../src/messaging/pgmq-client.js';
-import { withBenchDatabase } from './bench-database.js';
+import { serverOffersPgmq, withBenchDatabase } from './bench-database.js';
 import { pingPongLatencies } from './notify-latency.js';
 import { formatCount, formatMs, formatTable, percentile, perSecond, summarize, timeMs } from './stats.js';
 
@@ -33,32 +34,67 @@ const SIZES = {
   latencyMessages: 2_000,
 };
 
+/** One PGMQ implementation measured: our bundled SQL, or the server's pgmq extension. */
+interface Subject {
+  db: Database;
+  client: PgmqClient;
+}
+
+/** A figure of ours and, when the server offers the extension, the extension's in the same run. */
+interface Pair {
+  ours: number;
+  pgmq?: number;
+}
+
 interface Row {
   operation: string;
-  rate?: number;
+  rate?: Pair;
   target?: number;
-  p50?: number;
-  p99?: number;
+  p50?: Pair;
+  p99?: Pair;
   passed: boolean;
 }
 
 /** Trials per throughput figure; the median is reported, so one disk hiccup does not decide. */
 const TRIALS = 3;
 
-async function throughputRow(
-  operation: string,
-  realPgmq: number,
-  trial: (n: number) => Promise<number>,
-): Promise<Row> {
-  const rates: number[] = [];
-  for (let n = 0; n < TRIALS; n++) rates.push(await trial(n));
-  const rate = percentile(rates, 50);
-  const target = realPgmq * TARGET_SHARE;
-  return { operation, rate, target, passed: rate >= target };
+/**
+ * Runs `trial` TRIALS times on each subject, alternating between them so that a change in the
+ * machine's load hits both alike, and takes each one's median.
+ */
+async function medianRates(
+  ours: Subject,
+  pgmq: Subject | undefined,
+  trial: (subject: Subject) => Promise<number>,
+): Promise<Pair> {
+  const rates: { ours: number[]; pgmq: number[] } = { ours: [], pgmq: [] };
+  for (let n = 0; n < TRIALS; n++) {
+    rates.ours.push(await trial(ours));
+    if (pgmq) rates.pgmq.push(await trial(pgmq));
+  }
+  return { ours: percentile(rates.ours, 50), ...(pgmq ? { pgmq: percentile(rates.pgmq, 50) } : {}) };
 }
 
-function sendOneAtATime(client: PgmqClient, queue: string): Promise<Row> {
-  return throughputRow('send, one at a time', REAL_PGMQ.sendOne, async () => {
+/** Target: 80% of the extension measured in this run, else of the reference figure. */
+async function throughputRow(
+  operation: string,
+  reference: number,
+  subjects: Subjects,
+  trial: (subject: Subject) => Promise<number>,
+): Promise<Row> {
+  const rate = await medianRates(subjects.ours, subjects.pgmq, trial);
+  const target = (rate.pgmq ?? reference) * TARGET_SHARE;
+  return { operation, rate, target, passed: rate.ours >= target };
+}
+
+interface Subjects {
+  ours: Subject;
+  pgmq?: Subject;
+}
+
+function sendOneAtATime(subjects: Subjects): Promise<Row> {
+  return throughputRow('send, one at a time', REAL_PGMQ.sendOne, subjects, async ({ client }) => {
+    const queue = 'bench_send';
     for (let i = 0; i < SIZES.warmUp; i++) await client.send(queue, { i });
     const ms = await timeMs(async () => {
       for (let i = 0; i < SIZES.sendOne; i++) await client.send(queue, { i });
@@ -82,39 +118,50 @@ async function concurrentSends(client: PgmqClient, queue: string): Promise<numbe
   return perSecond(SIZES.sendInFlight, ms);
 }
 
-function sendInFlight(client: PgmqClient, queue: string): Promise<Row> {
-  return throughputRow(`send, ${SIZES.inFlight} in flight`, REAL_PGMQ.sendTenInFlight, () =>
-    concurrentSends(client, queue),
+function sendInFlight(subjects: Subjects): Promise<Row> {
+  return throughputRow(
+    `send, ${SIZES.inFlight} in flight`,
+    REAL_PGMQ.sendTenInFlight,
+    subjects,
+    ({ client }) => concurrentSends(client, 'bench_in_flight'),
   );
 }
 
 /** The same without client-side grouping: shows what PostgreSQL's NOTIFY commit lock costs. */
-async function sendInFlightUngrouped(db: Database, queue: string): Promise<Row> {
-  const client = new PgmqClient(db, { coalesceSends: false });
-  const rates: number[] = [];
-  for (let n = 0; n < TRIALS; n++) rates.push(await concurrentSends(client, queue));
-  return {
-    operation: `send, ${SIZES.inFlight} in flight, ungrouped (info)`,
-    rate: percentile(rates, 50),
-    passed: true,
-  };
+async function sendInFlightUngrouped(subjects: Subjects): Promise<Row> {
+  const ungrouped = (subject: Subject): Subject => ({
+    db: subject.db,
+    client: new PgmqClient(subject.db, { coalesceSends: false }),
+  });
+  const rate = await medianRates(
+    ungrouped(subjects.ours),
+    subjects.pgmq && ungrouped(subjects.pgmq),
+    ({ client }) => concurrentSends(client, 'bench_ungrouped'),
+  );
+  return { operation: `send, ${SIZES.inFlight} in flight, ungrouped (info)`, rate, passed: true };
 }
 
 function batchOf(size: number, offset: number): { i: number; payload: string }[] {
   return Array.from({ length: size }, (_, k) => ({ i: offset + k, payload: 'x'.repeat(32) }));
 }
 
-function sendBatches(client: PgmqClient, queue: string): Promise<Row> {
-  return throughputRow(`send_batch(${SIZES.batchSize})`, REAL_PGMQ.sendBatch, async () => {
-    for (let b = 0; b < 20; b++) await client.sendBatch(queue, batchOf(SIZES.batchSize, b));
-    const batches = Array.from({ length: SIZES.batches }, (_, b) =>
-      batchOf(SIZES.batchSize, b * SIZES.batchSize),
-    );
-    const ms = await timeMs(async () => {
-      for (const batch of batches) await client.sendBatch(queue, batch);
-    });
-    return perSecond(SIZES.batches * SIZES.batchSize, ms);
-  });
+function sendBatches(subjects: Subjects): Promise<Row> {
+  return throughputRow(
+    `send_batch(${SIZES.batchSize})`,
+    REAL_PGMQ.sendBatch,
+    subjects,
+    async ({ client }) => {
+      const queue = 'bench_batch';
+      for (let b = 0; b < 20; b++) await client.sendBatch(queue, batchOf(SIZES.batchSize, b));
+      const batches = Array.from({ length: SIZES.batches }, (_, b) =>
+        batchOf(SIZES.batchSize, b * SIZES.batchSize),
+      );
+      const ms = await timeMs(async () => {
+        for (const batch of batches) await client.sendBatch(queue, batch);
+      });
+      return perSecond(SIZES.batches * SIZES.batchSize, ms);
+    },
+  );
 }
 
 /** Reads a batch and archives it; returns how many were archived. */
@@ -128,51 +175,82 @@ async function readOnce(client: PgmqClient, queue: string): Promise<number> {
   return archived.length;
 }
 
-function readAndArchive(client: PgmqClient, queue: string): Promise<Row> {
-  return throughputRow(`read(${SIZES.batchSize}) + archive(ids)`, REAL_PGMQ.readArchive, async () => {
-    for (let b = 0; b < SIZES.readBatches + 20; b++)
-      await client.sendBatch(queue, batchOf(SIZES.batchSize, b));
-    for (let b = 0; b < 20; b++) await readOnce(client, queue);
-    let done = 0;
-    const ms = await timeMs(async () => {
-      while (done < SIZES.readBatches * SIZES.batchSize) done += await readOnce(client, queue);
-    });
-    return perSecond(done, ms);
-  });
+function readAndArchive(subjects: Subjects): Promise<Row> {
+  return throughputRow(
+    `read(${SIZES.batchSize}) + archive(ids)`,
+    REAL_PGMQ.readArchive,
+    subjects,
+    async ({ client }) => {
+      const queue = 'bench_read';
+      for (let b = 0; b < SIZES.readBatches + 20; b++)
+        await client.sendBatch(queue, batchOf(SIZES.batchSize, b));
+      for (let b = 0; b < 20; b++) await readOnce(client, queue);
+      let done = 0;
+      const ms = await timeMs(async () => {
+        while (done < SIZES.readBatches * SIZES.batchSize) done += await readOnce(client, queue);
+      });
+      return perSecond(done, ms);
+    },
+  );
 }
 
+/** Latency rounds per subject, alternating between subjects like the throughput trials. */
+const LATENCY_ROUNDS = 4;
+
 /** Ping-pong: each message is sent once the previous one was received, so nothing queues. */
-async function notifyLatency(db: Database, client: PgmqClient, queue: string): Promise<Row> {
-  const latencies = await pingPongLatencies(db, client, queue, SIZES.warmUp + SIZES.latencyMessages);
-  const summary = summarize(latencies.slice(SIZES.warmUp));
+async function latencyRound({ db, client }: Subject): Promise<number[]> {
+  const perRound = SIZES.latencyMessages / LATENCY_ROUNDS;
+  const warmUp = SIZES.warmUp / LATENCY_ROUNDS;
+  const latencies = await pingPongLatencies(db, client, 'bench_latency', warmUp + perRound);
+  return latencies.slice(warmUp);
+}
+
+async function notifyLatency(subjects: Subjects): Promise<Row> {
+  const ours: number[] = [];
+  const pgmq: number[] = [];
+  for (let round = 0; round < LATENCY_ROUNDS; round++) {
+    ours.push(...(await latencyRound(subjects.ours)));
+    if (subjects.pgmq) pgmq.push(...(await latencyRound(subjects.pgmq)));
+  }
+  const mine = summarize(ours);
+  const theirs = subjects.pgmq && summarize(pgmq);
   return {
     operation: 'send → NOTIFY-woken consumer',
-    p50: summary.p50,
-    p99: summary.p99,
-    passed: summary.p50 <= LATENCY_TARGET.p50Ms && summary.p99 <= LATENCY_TARGET.p99Ms,
+    p50: { ours: mine.p50, ...(theirs ? { pgmq: theirs.p50 } : {}) },
+    p99: { ours: mine.p99, ...(theirs ? { pgmq: theirs.p99 } : {}) },
+    passed: mine.p50 <= LATENCY_TARGET.p50Ms && mine.p99 <= LATENCY_TARGET.p99Ms,
   };
 }
 
-function printReport(rows: Row[], context: string): void {
+function printReport(rows: Row[], context: string, measuredPgmq: boolean): void {
+  const pgmqCell = (pair: Pair | undefined, format: (value: number) => string): string =>
+    pair?.pgmq === undefined ? '' : format(pair.pgmq);
   const table = formatTable(
     [
       { header: 'operation' },
-      { header: 'msgs/s', align: 'right' },
-      { header: 'target (80% of pgmq 1.5)', align: 'right' },
-      { header: 'p50', align: 'right' },
-      { header: 'p99', align: 'right' },
+      { header: 'ours msgs/s', align: 'right' },
+      { header: 'pgmq ext. msgs/s', align: 'right' },
+      {
+        header: measuredPgmq ? 'target (80% of pgmq ext.)' : 'target (80% of pgmq 1.5 ref.)',
+        align: 'right',
+      },
+      { header: 'ours p50', align: 'right' },
+      { header: 'ours p99', align: 'right' },
+      { header: 'pgmq ext. p50 / p99', align: 'right' },
       { header: 'ok' },
     ],
     rows.map((row) => [
       row.operation,
-      row.rate === undefined ? '' : formatCount(row.rate),
+      row.rate === undefined ? '' : formatCount(row.rate.ours),
+      pgmqCell(row.rate, formatCount),
       row.target !== undefined
         ? formatCount(row.target)
         : row.p50 !== undefined
           ? `≤ ${formatMs(LATENCY_TARGET.p50Ms)} / ≤ ${formatMs(LATENCY_TARGET.p99Ms)}`
           : '',
-      row.p50 === undefined ? '' : formatMs(row.p50),
-      row.p99 === undefined ? '' : formatMs(row.p99),
+      row.p50 === undefined ? '' : formatMs(row.p50.ours),
+      row.p99 === undefined ? '' : formatMs(row.p99.ours),
+      row.p50?.pgmq === undefined ? '' : `${formatMs(row.p50.pgmq)} / ${pgmqCell(row.p99, formatMs)}`,
       row.target === undefined && row.p50 === undefined ? '' : row.passed ? '✔' : '✘ below target',
     ]),
   );
@@ -194,32 +272,57 @@ async function commitFloor(db: Database): Promise<number> {
   return perSecond(1_000, ms);
 }
 
-/** Runs every queue measurement in a fresh database and prints the table. */
+const QUEUES = [
+  'bench_send',
+  'bench_in_flight',
+  'bench_ungrouped',
+  'bench_batch',
+  'bench_read',
+  'bench_latency',
+];
+
+async function measure(subjects: Subjects): Promise<Row[]> {
+  for (const { client } of [subjects.ours, ...(subjects.pgmq ? [subjects.pgmq] : [])]) {
+    for (const queue of QUEUES) await client.createQueue(queue);
+  }
+  return [
+    await sendOneAtATime(subjects),
+    await sendInFlight(subjects),
+    await sendInFlightUngrouped(subjects),
+    await sendBatches(subjects),
+    await readAndArchive(subjects),
+    await notifyLatency(subjects),
+  ];
+}
+
+/**
+ * Runs every queue measurement on our bundled SQL in a fresh database and, when the server
+ * offers the pgmq extension, on the extension in a second one, side by side; prints the table.
+ */
 export async function run(): Promise<boolean> {
-  return withBenchDatabase(SIZES.inFlight + 2, async ({ db, pgmq, server, serverVersion }) => {
-    const client = new PgmqClient(db);
-    const queues = [
-      'bench_send',
-      'bench_in_flight',
-      'bench_ungrouped',
-      'bench_batch',
-      'bench_read',
-      'bench_latency',
-    ];
-    for (const queue of queues) await client.createQueue(queue);
-    const rows = [
-      await sendOneAtATime(client, 'bench_send'),
-      await sendInFlight(client, 'bench_in_flight'),
-      await sendInFlightUngrouped(db, 'bench_ungrouped'),
-      await sendBatches(client, 'bench_batch'),
-      await readAndArchive(client, 'bench_read'),
-      await notifyLatency(db, client, 'bench_latency'),
-    ];
-    const floor = commitFloor(db);
-    const context =
-      `PostgreSQL ${serverVersion} at ${server}, pgmq: ${pgmq}, ${os.cpus().length} CPUs, Node ${process.version}; ` +
-      `load average ${os.loadavg()[0]?.toFixed(1)}, plain INSERT commits ${formatCount(await floor)}/s`;
-    printReport(rows, context);
-    return rows.every((row) => row.passed);
-  });
+  const poolSize = SIZES.inFlight + 2;
+  const withExtension = await serverOffersPgmq();
+  return withBenchDatabase(
+    poolSize,
+    async (bundled) => {
+      const ours: Subject = { db: bundled.db, client: new PgmqClient(bundled.db) };
+      const rows = withExtension
+        ? await withBenchDatabase(
+            poolSize,
+            (extension) =>
+              measure({ ours, pgmq: { db: extension.db, client: new PgmqClient(extension.db) } }),
+            'extension',
+          )
+        : await measure({ ours });
+      const floor = commitFloor(bundled.db);
+      const context =
+        `PostgreSQL ${bundled.serverVersion} at ${bundled.server}, ours: bundled pgmq SQL, ` +
+        `pgmq extension: ${withExtension ? 'measured in this run' : 'not offered by the server (reference figures)'}, ` +
+        `${os.cpus().length} CPUs, Node ${process.version}; ` +
+        `load average ${os.loadavg()[0]?.toFixed(1)}, plain INSERT commits ${formatCount(await floor)}/s`;
+      printReport(rows, context, withExtension);
+      return rows.every((row) => row.passed);
+    },
+    'bundled',
+  );
 }

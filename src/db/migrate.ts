@@ -2,9 +2,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import { TaskerError } from '../errors.js';
 import { logger } from '../logging/logger.js';
 import type { Database, Queryable } from './database.js';
+import { choosePgmq, type PgmqMode } from './pgmq-choice.js';
 
-/** Which PGMQ to use: the server's extension, our bundled SQL, or the extension when offered. */
-export type PgmqMode = 'auto' | 'extension' | 'bundled';
+export type { PgmqMode } from './pgmq-choice.js';
 
 /** What {@link migrate} did. */
 export interface MigrationReport {
@@ -15,8 +15,10 @@ export interface MigrationReport {
 const SQL_ROOT = new URL('../../sql/', import.meta.url);
 const MIGRATIONS_DIR = new URL('migrations/', SQL_ROOT);
 const BUNDLED_PGMQ = new URL('pgmq/pgmq-compat.sql', SQL_ROOT);
+/** How the bundled SQL is recorded in tasker.schema_migrations, followed by its version. */
+const BUNDLED_PGMQ_PREFIX = 'pgmq-bundled-';
 /** Bumped whenever sql/pgmq/pgmq-compat.sql changes, so servers pick the change up. */
-const BUNDLED_PGMQ_VERSION = 'pgmq-bundled-2';
+const BUNDLED_PGMQ_VERSION = `${BUNDLED_PGMQ_PREFIX}2`;
 /** Serialises concurrent `migrate` calls across processes: an advisory lock, not a table trick. */
 const MIGRATION_LOCK_KEY = 7_265_001;
 const MIGRATION_FILE = /^(\d{4})_[a-z0-9_]+\.sql$/;
@@ -78,36 +80,16 @@ async function installPgmq(
   done: Set<string>,
   applied: string[],
 ): Promise<'extension' | 'bundled'> {
-  const installed = (await tx.query("SELECT 1 FROM pg_extension WHERE extname = 'pgmq'")).rowCount > 0;
-  const available =
-    installed || (await tx.query("SELECT 1 FROM pg_available_extensions WHERE name = 'pgmq'")).rowCount > 0;
-  const useExtension = mode === 'extension' || (mode === 'auto' && available);
-
-  if (useExtension) {
-    if (!available) {
-      throw new TaskerError(
-        'PGMQ_UNAVAILABLE',
-        'TASKER_PGMQ=extension but this server does not offer the pgmq extension; use TASKER_PGMQ=bundled or auto',
-      );
-    }
-    if (done.has(BUNDLED_PGMQ_VERSION)) {
-      throw new TaskerError(
-        'PGMQ_UNAVAILABLE',
-        'this database already runs the bundled pgmq SQL; switching to the extension needs a new database',
-      );
-    }
-    if (!installed) await tx.exec('CREATE EXTENSION IF NOT EXISTS pgmq');
-    return 'extension';
-  }
-  if (installed) {
-    throw new TaskerError(
-      'PGMQ_UNAVAILABLE',
-      'TASKER_PGMQ=bundled but the pgmq extension is installed in this database; use TASKER_PGMQ=auto',
-    );
-  }
-  if (!done.has(BUNDLED_PGMQ_VERSION)) {
+  const extensionInstalled =
+    (await tx.query("SELECT 1 FROM pg_extension WHERE extname = 'pgmq'")).rowCount > 0;
+  const offered = (await tx.query("SELECT 1 FROM pg_available_extensions WHERE name = 'pgmq'")).rowCount > 0;
+  const bundledInstalled = [...done].some((name) => name.startsWith(BUNDLED_PGMQ_PREFIX));
+  const pgmq = choosePgmq(mode, { offered, extensionInstalled, bundledInstalled });
+  if (pgmq === 'extension') {
+    if (!extensionInstalled) await tx.exec('CREATE EXTENSION IF NOT EXISTS pgmq');
+  } else if (!done.has(BUNDLED_PGMQ_VERSION)) {
     await tx.exec(await readFile(BUNDLED_PGMQ, 'utf8'));
     await record(tx, BUNDLED_PGMQ_VERSION, applied);
   }
-  return 'bundled';
+  return pgmq;
 }
