@@ -65,14 +65,59 @@ BEGIN
 END;
 $$;
 
+-- The step results queue has a fixed name, so the engine's statements on it are static (planned
+-- once per session) instead of pgmq's dynamic SQL, parsed and planned on every call: one result
+-- passes through each of these once per step. They follow pgmq's table layout, the same on the
+-- extension and on the bundled SQL, so any pgmq client still reads and writes this queue.
+
+-- Sends results (one message each, no headers) and wakes the orchestrators at commit.
+CREATE FUNCTION tasker.send_step_results(p_messages jsonb[])
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO pgmq.q_orchestration_step_results (vt, message)
+  SELECT clock_timestamp(), m FROM unnest(p_messages) AS m;
+  PERFORM pg_notify('pgmq_orchestration_step_results', '');
+END;
+$$;
+
+-- pgmq.read of the step results queue: the oldest visible messages, hidden for p_vt seconds.
+CREATE FUNCTION tasker.read_step_results(p_vt integer, p_qty integer)
+RETURNS TABLE (msg_id bigint, read_ct integer, enqueued_at timestamptz, vt timestamptz, message jsonb, headers jsonb)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+BEGIN
+  RETURN QUERY
+  WITH picked AS (
+    SELECT q.msg_id FROM pgmq.q_orchestration_step_results q
+     WHERE q.vt <= clock_timestamp() ORDER BY q.msg_id LIMIT p_qty FOR UPDATE SKIP LOCKED
+  )
+  UPDATE pgmq.q_orchestration_step_results m
+     SET vt = clock_timestamp() + make_interval(secs => p_vt), read_ct = m.read_ct + 1
+    FROM picked WHERE m.msg_id = picked.msg_id
+  RETURNING m.msg_id, m.read_ct, m.enqueued_at, m.vt, m.message, m.headers;
+END;
+$$;
+
+-- pgmq.archive of step results: moved to the archive table in one statement.
+CREATE FUNCTION tasker.archive_step_results(p_msg_ids bigint[])
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  WITH moved AS (
+    DELETE FROM pgmq.q_orchestration_step_results WHERE msg_id = ANY (p_msg_ids)
+    RETURNING msg_id, vt, read_ct, enqueued_at, message, headers
+  )
+  INSERT INTO pgmq.a_orchestration_step_results (msg_id, vt, read_ct, enqueued_at, message, headers)
+  SELECT msg_id, vt, read_ct, enqueued_at, message, headers FROM moved;
+END;
+$$;
+
 -- A worker's claim of a step for one attempt, for the message p_msg_id of p_queue:
 --   enqueued     → in_progress, attempts + 1, an attempt row. Returns {outcome: claimed,
 --                  step: {...}}; the caller hides the message for the step's timeout.
---   in_progress  → its previous worker died: that attempt is recorded as lost and reported as a
---                  failure on p_results_queue; the message is archived. {outcome: lost, ...}.
+--   in_progress  → its previous worker died: that attempt is recorded as lost and reported to the
+--                  orchestrators as a failure; the message is archived. {outcome: lost, ...}.
 --   anything else → the message is stale and archived. {outcome: stale}.
-CREATE FUNCTION tasker.claim_step(
-  p_step uuid, p_worker text, p_queue text, p_msg_id bigint, p_results_queue text)
+CREATE FUNCTION tasker.claim_step(p_step uuid, p_worker text, p_queue text, p_msg_id bigint)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
   s record;
@@ -100,10 +145,8 @@ BEGIN
     UPDATE tasker.workflow_steps SET error = lost_error WHERE step_uuid = p_step;
     PERFORM tasker.transition_step(p_step, 'in_progress', 'enqueued_as_error_for_orchestration',
                                    jsonb_build_object('attempt', s.attempts, 'lost', true));
-    PERFORM pgmq.send(p_results_queue,
-                      jsonb_build_object('task_uuid', s.task_uuid, 'step_uuid', p_step, 'attempt', s.attempts),
-                      '{}'::jsonb, 0);
-    PERFORM pg_notify('pgmq_' || p_results_queue, '');
+    PERFORM tasker.send_step_results(ARRAY[
+      jsonb_build_object('task_uuid', s.task_uuid, 'step_uuid', p_step, 'attempt', s.attempts)]);
     PERFORM pgmq.archive(p_queue, p_msg_id);
     RETURN jsonb_build_object('outcome', 'lost', 'step_name', s.name, 'attempt', s.attempts);
   END IF;
@@ -186,7 +229,7 @@ $$;
 -- is one message read from p_queue with what tasker.claim_step made of it. The messages of
 -- claimed steps are hidden until each step's timeout + p_vt_margin seconds, in one UPDATE.
 CREATE FUNCTION tasker.read_and_claim_steps(
-  p_queue text, p_qty integer, p_read_vt integer, p_worker text, p_vt_margin integer, p_results_queue text)
+  p_queue text, p_qty integer, p_read_vt integer, p_worker text, p_vt_margin integer)
 RETURNS TABLE (msg_id bigint, read_ct integer, enqueued_at timestamptz, vt timestamptz, headers jsonb, claim jsonb)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -199,7 +242,7 @@ BEGIN
     read_ct := m.read_ct;
     enqueued_at := m.enqueued_at;
     headers := m.headers;
-    claim := tasker.claim_step((m.message->>'step_uuid')::uuid, p_worker, p_queue, m.msg_id, p_results_queue);
+    claim := tasker.claim_step((m.message->>'step_uuid')::uuid, p_worker, p_queue, m.msg_id);
     vt := m.vt;
     IF claim->>'outcome' = 'claimed' THEN
       claimed_ids := claimed_ids || m.msg_id;
@@ -219,10 +262,10 @@ END;
 $$;
 
 -- Reports a group of outcomes (a worker's group commit), each {step_uuid, attempt, ok, result,
--- error, queue, msg_id}: records each (tasker.report_attempt), sends the recorded ones to
--- p_results_queue in one batch with one NOTIFY, and archives every worker message, one call per
+-- error, queue, msg_id}: records each (tasker.report_attempt), sends the recorded ones to the
+-- orchestrators in one batch with one NOTIFY, and archives every worker message, one call per
 -- worker queue. Returns one boolean per outcome: false when the attempt had been written off.
-CREATE FUNCTION tasker.report_attempts(p_reports jsonb, p_results_queue text)
+CREATE FUNCTION tasker.report_attempts(p_reports jsonb)
 RETURNS boolean[] LANGUAGE plpgsql AS $$
 DECLARE
   r jsonb;
@@ -243,8 +286,7 @@ BEGIN
     END IF;
   END LOOP;
   IF array_length(results, 1) > 0 THEN
-    PERFORM pgmq.send_batch(p_results_queue, results, 0);
-    PERFORM pg_notify('pgmq_' || p_results_queue, '');
+    PERFORM tasker.send_step_results(results);
   END IF;
   FOR worker_queue IN SELECT DISTINCT e->>'queue' FROM jsonb_array_elements(p_reports) e LOOP
     PERFORM pgmq.archive(worker_queue, ARRAY(

@@ -229,7 +229,9 @@ BEGIN
     outcomes := outcomes || coalesce(outcome, 'null'::jsonb);
   END LOOP;
 
-  IF p_queue IS NOT NULL AND array_length(p_msg_ids, 1) > 0 THEN
+  IF p_queue = 'orchestration_step_results' THEN
+    PERFORM tasker.archive_step_results(p_msg_ids);
+  ELSIF p_queue IS NOT NULL AND array_length(p_msg_ids, 1) > 0 THEN
     PERFORM pgmq.archive(p_queue, p_msg_ids);
   END IF;
   RETURN outcomes;

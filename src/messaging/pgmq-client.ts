@@ -72,7 +72,8 @@ export function notificationChannel(queue: string): string {
   return `pgmq_${queue}`;
 }
 
-interface MessageRow {
+/** A row of pgmq's `message_record`, as the database returns it. */
+export interface MessageRow {
   msg_id: number;
   read_ct: number;
   enqueued_at: Date;
@@ -96,7 +97,8 @@ const METRICS_COLUMNS =
   'queue_name, queue_length, newest_msg_age_sec, oldest_msg_age_sec, total_messages, scrape_time, queue_visible_length';
 const UNDEFINED_TABLE = '42P01';
 
-function toMessage<T>(row: MessageRow): QueueMessage<T> {
+/** A `message_record` row as a {@link QueueMessage}. */
+export function toMessage<T>(row: MessageRow): QueueMessage<T> {
   return {
     msgId: row.msg_id,
     readCount: row.read_ct,

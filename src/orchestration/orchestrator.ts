@@ -17,6 +17,7 @@ import {
   type ResultOutcome,
 } from './orchestrate.js';
 import { enqueueDueRetries } from './retry-scanner.js';
+import { readStepResults } from './step-results-read.js';
 
 /** Orchestrator settings (`[orchestration]` in the configuration). */
 export interface OrchestratorOptions {
@@ -140,6 +141,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
   const results = await startQueueConsumer<StepResultMessage>({
     ...common,
     queue: STEP_RESULTS_QUEUE,
+    read: (qty) => readStepResults<StepResultMessage>(db, common.visibilityTimeoutSeconds, qty),
     handle: (messages) =>
       handleBatch(STEP_RESULTS_QUEUE, messages, (message) => ({
         kind: 'result',

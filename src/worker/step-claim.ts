@@ -1,5 +1,4 @@
 import type { Queryable } from '../db/database.js';
-import { STEP_RESULTS_QUEUE } from '../engine/queues.js';
 import type { QueueMessage } from '../messaging/pgmq-client.js';
 
 /** A step a worker has claimed for one attempt, with everything its handler needs. */
@@ -56,8 +55,8 @@ export async function readAndClaimSteps(
   workerId: string,
 ): Promise<Array<QueueMessage<ClaimOutcome>>> {
   const { rows } = await db.query<ClaimRow>(
-    'SELECT msg_id, read_ct, enqueued_at, vt, headers, claim FROM tasker.read_and_claim_steps($1, $2, $3, $4, $5, $6)',
-    [queue, qty, readVisibilitySeconds, workerId, VISIBILITY_MARGIN_SECONDS, STEP_RESULTS_QUEUE],
+    'SELECT msg_id, read_ct, enqueued_at, vt, headers, claim FROM tasker.read_and_claim_steps($1, $2, $3, $4, $5)',
+    [queue, qty, readVisibilitySeconds, workerId, VISIBILITY_MARGIN_SECONDS],
   );
   return rows.map((row) => ({
     msgId: row.msg_id,

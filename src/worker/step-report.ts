@@ -1,6 +1,5 @@
 import type { Database, Queryable } from '../db/database.js';
 import { GroupCommit } from '../db/group-commit.js';
-import { STEP_RESULTS_QUEUE } from '../engine/queues.js';
 import type { ClaimedStep } from './step-claim.js';
 import type { AttemptEvents } from './step-events.js';
 
@@ -46,8 +45,8 @@ export function createReporter(db: Database): ReportAttempt {
         msg_id: msgId,
       }));
       const { rows } = await q.query<{ reported: boolean[] }>(
-        'SELECT tasker.report_attempts($1::jsonb, $2) AS reported',
-        [JSON.stringify(payload), STEP_RESULTS_QUEUE],
+        'SELECT tasker.report_attempts($1::jsonb) AS reported',
+        [JSON.stringify(payload)],
       );
       const reported = rows[0]?.reported ?? [];
       for (const [i, report] of reports.entries()) {
