@@ -67,8 +67,9 @@ $$;
 
 -- The step results queue has a fixed name, so the engine's statements on it are static (planned
 -- once per session) instead of pgmq's dynamic SQL, parsed and planned on every call: one result
--- passes through each of these once per step. They follow pgmq's table layout, the same on the
--- extension and on the bundled SQL, so any pgmq client still reads and writes this queue.
+-- passes through each of these once per step. They follow pgmq 1.5's table layout, the same on the
+-- extension and on the bundled SQL, so any pgmq client still reads and writes this queue. (pgmq 1.10
+-- and later also keep a nullable last_read_at, which these leave null.)
 
 -- Sends results (one message each, no headers) and wakes the orchestrators at commit.
 CREATE FUNCTION tasker.send_step_results(p_messages jsonb[])

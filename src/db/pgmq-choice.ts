@@ -1,6 +1,9 @@
 import { TaskerError } from '../errors.js';
 
-/** Which PGMQ to use: the server's extension, our bundled SQL, or the extension when offered. */
+/**
+ * Which PGMQ to use: the server's extension, our bundled SQL, or `auto`: what the database already
+ * runs, and for a new one the extension when the server offers it.
+ */
 export type PgmqMode = 'auto' | 'extension' | 'bundled';
 
 /** What a database and its server hold, as far as the choice of PGMQ goes. */

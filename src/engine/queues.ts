@@ -5,7 +5,11 @@
 
 /** Task creation requests, read by orchestrators. */
 export const TASK_REQUESTS_QUEUE = 'orchestration_task_requests';
-/** Step outcomes reported by workers, read by orchestrators. */
+/**
+ * Step outcomes reported by workers, read by orchestrators. The engine's SQL names it too, in
+ * static statements (tasker.send_step_results, read_step_results, archive_step_results in
+ * sql/migrations/0006_hot_paths.sql, and tasker.orchestrate in 0007): rename all together.
+ */
 export const STEP_RESULTS_QUEUE = 'orchestration_step_results';
 
 /** The queue a namespace's workers read steps from. */

@@ -27,7 +27,8 @@ export interface QueueConsumerOptions<T> {
   handle: (messages: QueueMessage<T>[]) => Promise<void>;
   /**
    * Reads a batch instead of `pgmq.read`: for consumers that claim what they read in the same
-   * statement (workers). Must read at most `qty` messages of `queue`.
+   * statement (workers) or read through a statement of their own (the orchestrator's step
+   * results). Must read at most `qty` messages of `queue`, hidden for the visibility timeout.
    */
   read?: (qty: number) => Promise<QueueMessage<T>[]>;
   /** Called with every error of `read` or `handle`; default: a warning in the log. */
