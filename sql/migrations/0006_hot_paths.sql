@@ -65,52 +65,99 @@ BEGIN
 END;
 $$;
 
--- The step results queue has a fixed name, so the engine's statements on it are static (planned
--- once per session) instead of pgmq's dynamic SQL, parsed and planned on every call: one result
--- passes through each of these once per step. They follow pgmq 1.5's table layout, the same on the
--- extension and on the bundled SQL, so any pgmq client still reads and writes this queue. (pgmq 1.10
--- and later also keep a nullable last_read_at, which these leave null.)
-
--- Sends results (one message each, no headers) and wakes the orchestrators at commit.
-CREATE FUNCTION tasker.send_step_results(p_messages jsonb[])
+-- pgmq's functions build their SQL from the queue name, so PostgreSQL parses and plans it on
+-- every call (0.1–0.4 ms, more than the work of a small read or insert). For the queues the
+-- engine uses on every step (the step results queue and each worker queue), it creates once per
+-- queue four functions whose statements name that queue's tables, planned once per session:
+--   tasker.send__<queue>(msgs jsonb[], headers jsonb[])   insert (headers may be null) + NOTIFY
+--   tasker.read__<queue>(vt integer, qty integer)          the oldest visible messages, hidden vt s
+--   tasker.archive__<queue>(ids bigint[])                  moved to the archive table
+--   tasker.hide__<queue>(ids bigint[], secs integer[])     vt = now + secs, per message
+-- They do what pgmq 1.5's send_batch (with our NOTIFY convention), read, archive and set_vt do,
+-- on its table layout, the same on the extension and on the bundled SQL, so any pgmq client still
+-- reads and writes these queues. (pgmq 1.10 and later also keep a nullable last_read_at, which
+-- these leave null.) Callers name them through tasker.queue_function.
+CREATE FUNCTION tasker.create_queue_statements(p_queue text)
 RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  q text := 'q_' || p_queue;
 BEGIN
-  INSERT INTO pgmq.q_orchestration_step_results (vt, message)
-  SELECT clock_timestamp(), m FROM unnest(p_messages) AS m;
-  PERFORM pg_notify('pgmq_orchestration_step_results', '');
+  IF p_queue !~ '^[a-z][a-z0-9_]{0,46}$' THEN
+    RAISE EXCEPTION 'invalid queue name %', p_queue USING ERRCODE = 'invalid_name';
+  END IF;
+  -- Processes creating the same queue's functions at once would collide in the catalog.
+  PERFORM pg_advisory_xact_lock(hashtext('tasker.create_queue_statements'));
+  EXECUTE format($f$
+    CREATE OR REPLACE FUNCTION tasker.%1$I(p_msgs jsonb[], p_headers jsonb[])
+    RETURNS void LANGUAGE plpgsql AS $b$
+    BEGIN
+      INSERT INTO pgmq.%2$I (vt, message, headers)
+      SELECT clock_timestamp(), u.m, u.h FROM unnest(p_msgs, p_headers) AS u(m, h);
+      PERFORM pg_notify(%3$L, '');
+    END $b$ $f$, 'send__' || p_queue, q, 'pgmq_' || p_queue);
+  EXECUTE format($f$
+    CREATE OR REPLACE FUNCTION tasker.%1$I(p_vt integer, p_qty integer)
+    RETURNS TABLE (msg_id bigint, read_ct integer, enqueued_at timestamptz, vt timestamptz, message jsonb, headers jsonb)
+    LANGUAGE plpgsql AS $b$
+    #variable_conflict use_column
+    BEGIN
+      RETURN QUERY
+      WITH picked AS (
+        SELECT x.msg_id FROM pgmq.%2$I x
+         WHERE x.vt <= clock_timestamp() ORDER BY x.msg_id LIMIT p_qty FOR UPDATE SKIP LOCKED
+      )
+      UPDATE pgmq.%2$I m
+         SET vt = clock_timestamp() + make_interval(secs => p_vt), read_ct = m.read_ct + 1
+        FROM picked WHERE m.msg_id = picked.msg_id
+      RETURNING m.msg_id, m.read_ct, m.enqueued_at, m.vt, m.message, m.headers;
+    END $b$ $f$, 'read__' || p_queue, q);
+  EXECUTE format($f$
+    CREATE OR REPLACE FUNCTION tasker.%1$I(p_ids bigint[])
+    RETURNS void LANGUAGE plpgsql AS $b$
+    BEGIN
+      WITH moved AS (
+        DELETE FROM pgmq.%2$I WHERE msg_id = ANY (p_ids)
+        RETURNING msg_id, vt, read_ct, enqueued_at, message, headers
+      )
+      INSERT INTO pgmq.%3$I (msg_id, vt, read_ct, enqueued_at, message, headers)
+      SELECT msg_id, vt, read_ct, enqueued_at, message, headers FROM moved;
+    END $b$ $f$, 'archive__' || p_queue, q, 'a_' || p_queue);
+  EXECUTE format($f$
+    CREATE OR REPLACE FUNCTION tasker.%1$I(p_ids bigint[], p_secs integer[])
+    RETURNS void LANGUAGE plpgsql AS $b$
+    BEGIN
+      UPDATE pgmq.%2$I q SET vt = clock_timestamp() + make_interval(secs => c.secs)
+        FROM unnest(p_ids, p_secs) AS c(id, secs) WHERE q.msg_id = c.id;
+    END $b$ $f$, 'hide__' || p_queue, q);
 END;
 $$;
 
--- pgmq.read of the step results queue: the oldest visible messages, hidden for p_vt seconds.
-CREATE FUNCTION tasker.read_step_results(p_vt integer, p_qty integer)
+-- The qualified name of one of a queue's statement functions (op: send, read, archive, hide),
+-- creating the queue's set on first use.
+CREATE FUNCTION tasker.queue_function(p_op text, p_queue text)
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+  fn text := format('tasker.%I', p_op || '__' || p_queue);
+BEGIN
+  IF to_regproc(fn) IS NULL THEN
+    PERFORM tasker.create_queue_statements(p_queue);
+  END IF;
+  RETURN fn;
+END;
+$$;
+
+-- pgmq.read through a queue's statement function, for clients (the orchestrator's reads).
+CREATE FUNCTION tasker.read_queue(p_queue text, p_vt integer, p_qty integer)
 RETURNS TABLE (msg_id bigint, read_ct integer, enqueued_at timestamptz, vt timestamptz, message jsonb, headers jsonb)
 LANGUAGE plpgsql AS $$
-#variable_conflict use_column
 BEGIN
-  RETURN QUERY
-  WITH picked AS (
-    SELECT q.msg_id FROM pgmq.q_orchestration_step_results q
-     WHERE q.vt <= clock_timestamp() ORDER BY q.msg_id LIMIT p_qty FOR UPDATE SKIP LOCKED
-  )
-  UPDATE pgmq.q_orchestration_step_results m
-     SET vt = clock_timestamp() + make_interval(secs => p_vt), read_ct = m.read_ct + 1
-    FROM picked WHERE m.msg_id = picked.msg_id
-  RETURNING m.msg_id, m.read_ct, m.enqueued_at, m.vt, m.message, m.headers;
+  RETURN QUERY EXECUTE format('SELECT * FROM %s($1, $2)', tasker.queue_function('read', p_queue))
+    USING p_vt, p_qty;
 END;
 $$;
 
--- pgmq.archive of step results: moved to the archive table in one statement.
-CREATE FUNCTION tasker.archive_step_results(p_msg_ids bigint[])
-RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-  WITH moved AS (
-    DELETE FROM pgmq.q_orchestration_step_results WHERE msg_id = ANY (p_msg_ids)
-    RETURNING msg_id, vt, read_ct, enqueued_at, message, headers
-  )
-  INSERT INTO pgmq.a_orchestration_step_results (msg_id, vt, read_ct, enqueued_at, message, headers)
-  SELECT msg_id, vt, read_ct, enqueued_at, message, headers FROM moved;
-END;
-$$;
+-- Called statically by the functions below, so created here.
+SELECT tasker.create_queue_statements('orchestration_step_results');
 
 -- A worker's claim of a step for one attempt, for the message p_msg_id of p_queue:
 --   enqueued     → in_progress, attempts + 1, an attempt row. Returns {outcome: claimed,
@@ -146,8 +193,8 @@ BEGIN
     UPDATE tasker.workflow_steps SET error = lost_error WHERE step_uuid = p_step;
     PERFORM tasker.transition_step(p_step, 'in_progress', 'enqueued_as_error_for_orchestration',
                                    jsonb_build_object('attempt', s.attempts, 'lost', true));
-    PERFORM tasker.send_step_results(ARRAY[
-      jsonb_build_object('task_uuid', s.task_uuid, 'step_uuid', p_step, 'attempt', s.attempts)]);
+    PERFORM tasker.send__orchestration_step_results(ARRAY[
+      jsonb_build_object('task_uuid', s.task_uuid, 'step_uuid', p_step, 'attempt', s.attempts)], NULL);
     PERFORM pgmq.archive(p_queue, p_msg_id);
     RETURN jsonb_build_object('outcome', 'lost', 'step_name', s.name, 'attempt', s.attempts);
   END IF;
@@ -238,7 +285,8 @@ DECLARE
   claimed_ids bigint[] := '{}';
   claimed_secs integer[] := '{}';
 BEGIN
-  FOR m IN SELECT * FROM pgmq.read(p_queue, p_read_vt, p_qty) LOOP
+  FOR m IN EXECUTE format('SELECT * FROM %s($1, $2)', tasker.queue_function('read', p_queue))
+             USING p_read_vt, p_qty LOOP
     msg_id := m.msg_id;
     read_ct := m.read_ct;
     enqueued_at := m.enqueued_at;
@@ -253,10 +301,7 @@ BEGIN
     RETURN NEXT;
   END LOOP;
   IF array_length(claimed_ids, 1) > 0 THEN
-    EXECUTE format(
-      'UPDATE pgmq.%I q SET vt = clock_timestamp() + make_interval(secs => c.secs)
-         FROM unnest($1::bigint[], $2::integer[]) AS c(id, secs) WHERE q.msg_id = c.id',
-      pgmq.format_table_name(p_queue, 'q'))
+    EXECUTE format('SELECT %s($1, $2)', tasker.queue_function('hide', p_queue))
     USING claimed_ids, claimed_secs;
   END IF;
 END;
@@ -264,8 +309,8 @@ $$;
 
 -- Reports a group of outcomes (a worker's group commit), each {step_uuid, attempt, ok, result,
 -- error, queue, msg_id}: records each (tasker.report_attempt), sends the recorded ones to the
--- orchestrators in one batch with one NOTIFY, and archives every worker message, one call per
--- worker queue. Returns one boolean per outcome: false when the attempt had been written off.
+-- orchestrators in one batch with one NOTIFY, and archives every worker message, one statement
+-- per worker queue. Returns one boolean per outcome: false when the attempt had been written off.
 CREATE FUNCTION tasker.report_attempts(p_reports jsonb)
 RETURNS boolean[] LANGUAGE plpgsql AS $$
 DECLARE
@@ -287,11 +332,11 @@ BEGIN
     END IF;
   END LOOP;
   IF array_length(results, 1) > 0 THEN
-    PERFORM tasker.send_step_results(results);
+    PERFORM tasker.send__orchestration_step_results(results, NULL);
   END IF;
   FOR worker_queue IN SELECT DISTINCT e->>'queue' FROM jsonb_array_elements(p_reports) e LOOP
-    PERFORM pgmq.archive(worker_queue, ARRAY(
-      SELECT (e->>'msg_id')::bigint FROM jsonb_array_elements(p_reports) e WHERE e->>'queue' = worker_queue));
+    EXECUTE format('SELECT %s($1)', tasker.queue_function('archive', worker_queue)) USING ARRAY(
+      SELECT (e->>'msg_id')::bigint FROM jsonb_array_elements(p_reports) e WHERE e->>'queue' = worker_queue);
   END LOOP;
   RETURN reported;
 END;

@@ -202,13 +202,11 @@ BEGIN
 
   -- The steps enqueued by the whole batch: one send and one NOTIFY per worker queue.
   FOR worker_queue IN SELECT DISTINCT q FROM unnest(out_queues) AS q LOOP
-    PERFORM pgmq.send_batch(worker_queue,
+    EXECUTE format('SELECT %s($1, $2)', tasker.queue_function('send', worker_queue)) USING
       ARRAY(SELECT m FROM unnest(out_queues, out_messages) WITH ORDINALITY AS o(q, m, n)
              WHERE o.q = worker_queue ORDER BY n),
       ARRAY(SELECT h FROM unnest(out_queues, out_headers) WITH ORDINALITY AS o(q, h, n)
-             WHERE o.q = worker_queue ORDER BY n),
-      0);
-    PERFORM pg_notify('pgmq_' || worker_queue, '');
+             WHERE o.q = worker_queue ORDER BY n);
   END LOOP;
 
   FOR item IN SELECT * FROM jsonb_array_elements(p_items) LOOP
@@ -229,10 +227,8 @@ BEGIN
     outcomes := outcomes || coalesce(outcome, 'null'::jsonb);
   END LOOP;
 
-  IF p_queue = 'orchestration_step_results' THEN
-    PERFORM tasker.archive_step_results(p_msg_ids);
-  ELSIF p_queue IS NOT NULL AND array_length(p_msg_ids, 1) > 0 THEN
-    PERFORM pgmq.archive(p_queue, p_msg_ids);
+  IF p_queue IS NOT NULL AND array_length(p_msg_ids, 1) > 0 THEN
+    EXECUTE format('SELECT %s($1)', tasker.queue_function('archive', p_queue)) USING p_msg_ids;
   END IF;
   RETURN outcomes;
 END;

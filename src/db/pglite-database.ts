@@ -9,11 +9,18 @@ export interface EmbeddedDatabaseOptions {
   dataDir?: string;
 }
 
+/**
+ * PGlite's result as the seam's: rowCount as `pg` counts it, the rows a statement returned or,
+ * when it returns none, the rows it changed (PGlite reports 0 changed rows for a SELECT).
+ */
+function toQueryResult<R>(result: { rows: R[]; affectedRows?: number }): QueryResult<R> {
+  return { rows: result.rows, rowCount: result.affectedRows || result.rows.length };
+}
+
 function transactionQueryable(tx: Transaction): Queryable {
   return {
     async query<R>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
-      const result = await tx.query<R>(sql, params as unknown[] | undefined);
-      return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+      return toQueryResult(await tx.query<R>(sql, params as unknown[] | undefined));
     },
     async exec(sql: string): Promise<void> {
       await tx.exec(sql);
@@ -36,8 +43,7 @@ export async function openEmbeddedDatabase(options: EmbeddedDatabaseOptions = {}
       ? `embedded PostgreSQL in ${options.dataDir}`
       : 'embedded PostgreSQL in memory',
     async query<R>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
-      const result = await pglite.query<R>(sql, params as unknown[] | undefined);
-      return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+      return toQueryResult(await pglite.query<R>(sql, params as unknown[] | undefined));
     },
     async exec(sql: string): Promise<void> {
       await pglite.exec(sql);

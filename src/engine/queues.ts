@@ -7,8 +7,8 @@
 export const TASK_REQUESTS_QUEUE = 'orchestration_task_requests';
 /**
  * Step outcomes reported by workers, read by orchestrators. The engine's SQL names it too, in
- * static statements (tasker.send_step_results, read_step_results, archive_step_results in
- * sql/migrations/0006_hot_paths.sql, and tasker.orchestrate in 0007): rename all together.
+ * static calls of its statement functions (tasker.send__orchestration_step_results in
+ * sql/migrations/0006_hot_paths.sql): rename all together.
  */
 export const STEP_RESULTS_QUEUE = 'orchestration_step_results';
 

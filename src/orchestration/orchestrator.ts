@@ -17,7 +17,7 @@ import {
   type ResultOutcome,
 } from './orchestrate.js';
 import { enqueueDueRetries } from './retry-scanner.js';
-import { readStepResults } from './step-results-read.js';
+import { readEngineQueue } from './engine-queue-read.js';
 
 /** Orchestrator settings (`[orchestration]` in the configuration). */
 export interface OrchestratorOptions {
@@ -131,6 +131,8 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
   const requests = await startQueueConsumer<TaskRequestMessage>({
     ...common,
     queue: TASK_REQUESTS_QUEUE,
+    read: (qty) =>
+      readEngineQueue<TaskRequestMessage>(db, TASK_REQUESTS_QUEUE, common.visibilityTimeoutSeconds, qty),
     handle: (messages) =>
       handleBatch(TASK_REQUESTS_QUEUE, messages, (message) => ({
         kind: 'initialize',
@@ -141,7 +143,8 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
   const results = await startQueueConsumer<StepResultMessage>({
     ...common,
     queue: STEP_RESULTS_QUEUE,
-    read: (qty) => readStepResults<StepResultMessage>(db, common.visibilityTimeoutSeconds, qty),
+    read: (qty) =>
+      readEngineQueue<StepResultMessage>(db, STEP_RESULTS_QUEUE, common.visibilityTimeoutSeconds, qty),
     handle: (messages) =>
       handleBatch(STEP_RESULTS_QUEUE, messages, (message) => ({
         kind: 'result',
