@@ -76,7 +76,7 @@ $$;
 -- They do what pgmq 1.5's send_batch (with our NOTIFY convention), read, archive and set_vt do,
 -- on its table layout, the same on the extension and on the bundled SQL, so any pgmq client still
 -- reads and writes these queues. (pgmq 1.10 and later also keep a nullable last_read_at, which
--- these leave null.) Callers name them through tasker.queue_function.
+-- these leave null, also in the archive.) Callers name them through tasker.queue_function.
 CREATE FUNCTION tasker.create_queue_statements(p_queue text)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
@@ -85,12 +85,14 @@ BEGIN
   IF p_queue !~ '^[a-z][a-z0-9_]{0,46}$' THEN
     RAISE EXCEPTION 'invalid queue name %', p_queue USING ERRCODE = 'invalid_name';
   END IF;
-  -- Processes creating the same queue's functions at once would collide in the catalog.
-  PERFORM pg_advisory_xact_lock(hashtext('tasker.create_queue_statements'));
   EXECUTE format($f$
     CREATE OR REPLACE FUNCTION tasker.%1$I(p_msgs jsonb[], p_headers jsonb[])
     RETURNS void LANGUAGE plpgsql AS $b$
     BEGIN
+      IF cardinality(p_headers) <> cardinality(p_msgs) THEN
+        RAISE EXCEPTION '%% headers for %% messages; give one per message or none',
+          cardinality(p_headers), cardinality(p_msgs) USING ERRCODE = 'invalid_parameter_value';
+      END IF;
       INSERT INTO pgmq.%2$I (vt, message, headers)
       SELECT clock_timestamp(), u.m, u.h FROM unnest(p_msgs, p_headers) AS u(m, h);
       PERFORM pg_notify(%3$L, '');
@@ -133,14 +135,22 @@ END;
 $$;
 
 -- The qualified name of one of a queue's statement functions (op: send, read, archive, hide),
--- creating the queue's set on first use.
+-- creating the queue's set if it is missing (ensureNamespaceQueues and the migrations create them
+-- ahead, so this is a fallback). Creators of one queue's set take turns on an advisory lock of
+-- that queue, and the one that finds the set made while it waited leaves it alone.
 CREATE FUNCTION tasker.queue_function(p_op text, p_queue text)
 RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
   fn text := format('tasker.%I', p_op || '__' || p_queue);
 BEGIN
+  IF p_op NOT IN ('send', 'read', 'archive', 'hide') THEN
+    RAISE EXCEPTION 'unknown queue statement %', p_op USING ERRCODE = 'invalid_parameter_value';
+  END IF;
   IF to_regproc(fn) IS NULL THEN
-    PERFORM tasker.create_queue_statements(p_queue);
+    PERFORM pg_advisory_xact_lock(hashtext('tasker.queue_statements:' || p_queue));
+    IF to_regproc(fn) IS NULL THEN
+      PERFORM tasker.create_queue_statements(p_queue);
+    END IF;
   END IF;
   RETURN fn;
 END;
@@ -156,8 +166,9 @@ BEGIN
 END;
 $$;
 
--- Called statically by the functions below, so created here.
+-- The orchestration queues' sets; the step results' is called statically by the functions below.
 SELECT tasker.create_queue_statements('orchestration_step_results');
+SELECT tasker.create_queue_statements('orchestration_task_requests');
 
 -- A worker's claim of a step for one attempt, for the message p_msg_id of p_queue:
 --   enqueued     → in_progress, attempts + 1, an attempt row. Returns {outcome: claimed,

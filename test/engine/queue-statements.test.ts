@@ -65,6 +65,12 @@ describe.each(DATABASE_KINDS)('per-queue statement functions on %s', (kind) => {
     expect(await functionOf(t.db, 'archive', queue)).toBe(`tasker.archive__${queue}`);
   });
 
+  it('refuses an unknown statement, and headers that do not pair one to one with the messages', async () => {
+    await expect(functionOf(t.db, 'drop', queue)).rejects.toMatchObject({ code: '22023' });
+    await expect(send([{ n: 1 }, { n: 2 }], [{ h: 1 }])).rejects.toMatchObject({ code: '22023' });
+    expect(await pgmq.read(queue, { vtSeconds: 30, qty: 10 })).toEqual([]);
+  });
+
   it('refuses a queue name pgmq would not accept, creating nothing', async () => {
     for (const bad of ['Orders', 'a;b', "o'brien", 'x'.repeat(48)]) {
       await expect(functionOf(t.db, 'read', bad)).rejects.toMatchObject({ code: '42602' });
