@@ -40,6 +40,12 @@ interface Subject {
   client: PgmqClient;
 }
 
+/** Ours, and the server's pgmq extension when it offers one. */
+interface Subjects {
+  ours: Subject;
+  pgmq?: Subject;
+}
+
 /** A figure of ours and, when the server offers the extension, the extension's in the same run. */
 interface Pair {
   ours: number;
@@ -63,8 +69,7 @@ const TRIALS = 3;
  * machine's load hits both alike, and takes each one's median.
  */
 async function medianRates(
-  ours: Subject,
-  pgmq: Subject | undefined,
+  { ours, pgmq }: Subjects,
   trial: (subject: Subject) => Promise<number>,
 ): Promise<Pair> {
   const rates: { ours: number[]; pgmq: number[] } = { ours: [], pgmq: [] };
@@ -82,14 +87,9 @@ async function throughputRow(
   subjects: Subjects,
   trial: (subject: Subject) => Promise<number>,
 ): Promise<Row> {
-  const rate = await medianRates(subjects.ours, subjects.pgmq, trial);
+  const rate = await medianRates(subjects, trial);
   const target = (rate.pgmq ?? reference) * TARGET_SHARE;
   return { operation, rate, target, passed: rate.ours >= target };
-}
-
-interface Subjects {
-  ours: Subject;
-  pgmq?: Subject;
 }
 
 function sendOneAtATime(subjects: Subjects): Promise<Row> {
@@ -134,8 +134,7 @@ async function sendInFlightUngrouped(subjects: Subjects): Promise<Row> {
     client: new PgmqClient(subject.db, { coalesceSends: false }),
   });
   const rate = await medianRates(
-    ungrouped(subjects.ours),
-    subjects.pgmq && ungrouped(subjects.pgmq),
+    { ours: ungrouped(subjects.ours), ...(subjects.pgmq ? { pgmq: ungrouped(subjects.pgmq) } : {}) },
     ({ client }) => concurrentSends(client, 'bench_ungrouped'),
   );
   return { operation: `send, ${SIZES.inFlight} in flight, ungrouped (info)`, rate, passed: true };

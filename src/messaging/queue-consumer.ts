@@ -27,8 +27,7 @@ export interface QueueConsumerOptions<T> {
   handle: (messages: QueueMessage<T>[]) => Promise<void>;
   /**
    * Reads a batch instead of `pgmq.read`: for consumers that claim what they read in the same
-   * statement (workers) or read through a statement of their own (the orchestrator's step
-   * results). Must read at most `qty` messages of `queue`, hidden for the visibility timeout.
+   * statement (workers) or read through a statement of their own (the orchestrator's queues). Must read at most `qty` messages of `queue`, hidden for the visibility timeout.
    */
   read?: (qty: number) => Promise<QueueMessage<T>[]>;
   /** Called with every error of `read` or `handle`; default: a warning in the log. */

@@ -128,11 +128,16 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     }
   }
 
+  /** Reads an orchestration queue through its own statement function, not pgmq's read. */
+  const readOwn =
+    <T>(queueName: string) =>
+    (qty: number): Promise<QueueMessage<T>[]> =>
+      readEngineQueue<T>(db, queueName, common.visibilityTimeoutSeconds, qty);
+
   const requests = await startQueueConsumer<TaskRequestMessage>({
     ...common,
     queue: TASK_REQUESTS_QUEUE,
-    read: (qty) =>
-      readEngineQueue<TaskRequestMessage>(db, TASK_REQUESTS_QUEUE, common.visibilityTimeoutSeconds, qty),
+    read: readOwn<TaskRequestMessage>(TASK_REQUESTS_QUEUE),
     handle: (messages) =>
       handleBatch(TASK_REQUESTS_QUEUE, messages, (message) => ({
         kind: 'initialize',
@@ -143,8 +148,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
   const results = await startQueueConsumer<StepResultMessage>({
     ...common,
     queue: STEP_RESULTS_QUEUE,
-    read: (qty) =>
-      readEngineQueue<StepResultMessage>(db, STEP_RESULTS_QUEUE, common.visibilityTimeoutSeconds, qty),
+    read: readOwn<StepResultMessage>(STEP_RESULTS_QUEUE),
     handle: (messages) =>
       handleBatch(STEP_RESULTS_QUEUE, messages, (message) => ({
         kind: 'result',

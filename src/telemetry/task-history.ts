@@ -62,6 +62,10 @@ interface HistoryRow {
 /** Shared by every transition without metadata; nothing writes to a record's metadata. */
 const NO_METADATA: Record<string, unknown> = Object.freeze({});
 
+function toTransition(row: TransitionRow | StepTransitionRow): TransitionRecord {
+  return { from: row[0], to: row[1], metadata: row[2] ?? NO_METADATA, atUs: row[3], seq: row[4] };
+}
+
 /** int8 arrives as a number from both adapters; a string is tolerated for other drivers. */
 function toNumber(value: number | string): number {
   return typeof value === 'number' ? value : Number(value);
@@ -91,22 +95,13 @@ function toHistory(row: HistoryRow): TaskHistory {
   const names = new Map(steps.map((step) => [step.stepUuid, step.name]));
   return {
     task,
-    taskTransitions: row.task_transitions.map((transition): TransitionRecord => ({
-      from: transition[0],
-      to: transition[1],
-      metadata: transition[2] ?? NO_METADATA,
-      atUs: transition[3],
-      seq: transition[4],
-    })),
-    stepTransitions: row.step_transitions.map((transition): StepTransitionRecord => ({
-      from: transition[0],
-      to: transition[1],
-      metadata: transition[2] ?? NO_METADATA,
-      atUs: transition[3],
-      seq: transition[4],
-      stepUuid: transition[5],
-      stepName: names.get(transition[5]) ?? '?',
-    })),
+    taskTransitions: row.task_transitions.map(toTransition),
+    stepTransitions: row.step_transitions.map((transition): StepTransitionRecord =>
+      Object.assign(toTransition(transition), {
+        stepUuid: transition[5],
+        stepName: names.get(transition[5]) ?? '?',
+      }),
+    ),
     steps,
   };
 }
