@@ -13,7 +13,7 @@ export interface BenchModule {
 const BENCHES: Record<string, () => Promise<BenchModule>> = {
   queue: () => import('./queue.js'),
   workflow: () => import('./workflow.js'),
-  // The fire_and_forget table first, then the PGMQ floor and durable delivery, in one run.
+  // The PGMQ floor and durable delivery, then the fire_and_forget table, in one run.
   events: () => import('./events-durable.js'),
   telemetry: () => import('./telemetry.js'),
 };

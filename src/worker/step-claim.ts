@@ -1,4 +1,5 @@
-import type { Queryable } from '../db/database.js';
+import { ASYNC_COMMIT_COLUMN } from '../db/async-commit.js';
+import type { Database } from '../db/database.js';
 import type { QueueMessage } from '../messaging/pgmq-client.js';
 
 /** A step a worker has claimed for one attempt, with everything its handler needs. */
@@ -46,16 +47,21 @@ interface ClaimRow {
  * attempt is recorded as lost and reported as a failure, so the orchestrator's retry policy
  * (and attempt count) applies to it like to any other failure. Lost and stale messages are
  * archived.
+ *
+ * The claim commits without waiting for the WAL flush (src/db/async-commit.ts): a server crash
+ * that undoes it leaves the step enqueued with its message visible, so the step is claimed
+ * again as a new attempt and the handler's report for the undone one is refused; a step runs at
+ * least once either way. Its report commits synchronously, flushing the claim before it.
  */
 export async function readAndClaimSteps(
-  db: Queryable,
+  db: Database,
   queue: string,
   qty: number,
   readVisibilitySeconds: number,
   workerId: string,
 ): Promise<Array<QueueMessage<ClaimOutcome>>> {
   const { rows } = await db.query<ClaimRow>(
-    'SELECT msg_id, read_ct, enqueued_at, vt, headers, claim FROM tasker.read_and_claim_steps($1, $2, $3, $4, $5)',
+    `SELECT ${ASYNC_COMMIT_COLUMN}, msg_id, read_ct, enqueued_at, vt, headers, claim FROM tasker.read_and_claim_steps($1, $2, $3, $4, $5)`,
     [queue, qty, readVisibilitySeconds, workerId, VISIBILITY_MARGIN_SECONDS],
   );
   return rows.map((row) => ({

@@ -168,7 +168,10 @@ describe.each(DATABASE_KINDS)('per-queue statement functions on %s', (kind) => {
     async () => {
       await send([{ n: 1 }, { n: 2 }, { n: 3 }]);
       await t.db.transaction(async (tx) => {
-        const inTx = await readEngineQueue<{ n: number }>(tx, queue, 30, 2);
+        const { rows: inTx } = await tx.query<{ message: unknown }>(
+          'SELECT message FROM tasker.read_queue($1, 30, 2) ORDER BY msg_id',
+          [queue],
+        );
         expect(inTx.map((m) => m.message)).toEqual([{ n: 1 }, { n: 2 }]);
         const outside = await readEngineQueue<{ n: number }>(t.db, queue, 30, 10);
         expect(outside.map((m) => m.message)).toEqual([{ n: 3 }]);

@@ -1,3 +1,5 @@
+import { ASYNC_COMMIT_COLUMN } from '../../db/async-commit.js';
+
 /**
  * The one SQL statement that routes a batch of events from a namespace queue: it copies them
  * into subscriber queues (pgmq `send_batch`, with a NOTIFY per queue) and archives the
@@ -32,14 +34,10 @@ export interface RoutingResult {
   ids: number[][];
 }
 
-/**
- * The routing commits without waiting for its WAL flush (`synchronous_commit` off for this
- * transaction only). Safe: a crash that loses the routing also loses its archive, so the
- * originals are routed again (at least once); and any acknowledgement committed after a
- * subscriber saw a copy flushes the WAL up to it, routing included, so acknowledged effects
- * never outlive the routing they came from.
- */
-const ASYNC_COMMIT = `set_config('synchronous_commit', 'off', true) AS async_commit`;
+// Routing commits without waiting for its WAL flush (ASYNC_COMMIT_COLUMN). Safe: a crash that
+// loses the routing also loses its archive, so the originals are routed again (at least once);
+// and any acknowledgement committed after a subscriber saw a copy flushes the WAL up to it,
+// routing included, so acknowledged effects never outlive the routing they came from.
 
 const SEPARATOR_FIELD = '\u001f';
 const SEPARATOR_ROW = '\u001e';
@@ -80,7 +78,7 @@ export function routingStatement(
   const sql =
     `WITH guard AS (SELECT coalesce((SELECT string_agg(subscriber_id || chr(31) || pattern || chr(31) || queue_name, ` +
     `chr(30) ORDER BY subscriber_id) FROM tasker.event_subscriptions WHERE namespace = $1), '') = $2 AS ok) ` +
-    `SELECT ${ASYNC_COMMIT}, guard.ok, (SELECT count(*) FROM pgmq.archive($3::text, $4::bigint[]) WHERE guard.ok) AS archived` +
+    `SELECT ${ASYNC_COMMIT_COLUMN}, guard.ok, (SELECT count(*) FROM pgmq.archive($3::text, $4::bigint[]) WHERE guard.ok) AS archived` +
     `${columns.join('')} FROM guard`;
   return { sql, params };
 }
@@ -164,7 +162,7 @@ export function readAndRouteStatement(
     `WITH guard AS (SELECT coalesce((SELECT string_agg(subscriber_id || chr(31) || pattern || chr(31) || queue_name, ` +
     `chr(30) ORDER BY subscriber_id) FROM tasker.event_subscriptions WHERE namespace = $1), '') = $2 AS ok), ` +
     `msgs AS MATERIALIZED (SELECT * FROM pgmq.read($3::text, $4::integer, $5::integer)) ` +
-    `SELECT ${ASYNC_COMMIT}, guard.ok, (SELECT coalesce(json_agg(json_build_object('msg_id', m.msg_id, 'read_ct', m.read_ct, ` +
+    `SELECT ${ASYNC_COMMIT_COLUMN}, guard.ok, (SELECT coalesce(json_agg(json_build_object('msg_id', m.msg_id, 'read_ct', m.read_ct, ` +
     `'enqueued_at', m.enqueued_at, 'vt', m.vt, 'message', m.message, 'headers', m.headers) ORDER BY m.msg_id), '[]') ` +
     `FROM msgs m) AS messages, ` +
     `(SELECT count(*) FROM pgmq.archive($3::text, ARRAY(SELECT msg_id FROM msgs)) WHERE guard.ok) AS archived` +
