@@ -70,6 +70,7 @@ $$;
 -- engine uses on every step (the step results queue and each worker queue), it creates once per
 -- queue four functions whose statements name that queue's tables, planned once per session:
 --   tasker.send__<queue>(msgs jsonb[], headers jsonb[])   insert (headers may be null) + NOTIFY
+--     (0008_event_routing.sql adds a delay and returns the new ids)
 --   tasker.read__<queue>(vt integer, qty integer)          the oldest visible messages, hidden vt s
 --   tasker.archive__<queue>(ids bigint[])                  moved to the archive table
 --   tasker.hide__<queue>(ids bigint[], secs integer[])     vt = now + secs, per message

@@ -1,12 +1,14 @@
 import type { Database } from '../db/database.js';
 import { PgmqClient } from '../messaging/pgmq-client.js';
+import { ensureQueueStatements } from './queue-statements.js';
 import { deadLetterQueue, domainEventsQueue, workerQueue } from './queues.js';
 
 const namespacesWithQueues = new WeakMap<Database, Set<string>>();
 
 /**
- * Creates a namespace's queues: its worker queue (with its statement functions), its domain
- * events queue and that queue's dead-letter queue. Idempotent; done once per process and database.
+ * Creates a namespace's queues: its worker queue and its domain events queue (each with its
+ * statement functions, which the workers and the event router call) and the domain events'
+ * dead-letter queue. Idempotent; done once per process and database.
  */
 export async function ensureNamespaceQueues(db: Database, namespace: string): Promise<void> {
   let known = namespacesWithQueues.get(db);
@@ -16,8 +18,7 @@ export async function ensureNamespaceQueues(db: Database, namespace: string): Pr
   for (const name of [workerQueue(namespace), domainEventsQueue(namespace), deadLetterQueue(namespace)]) {
     await queue.createQueue(name);
   }
-  // The worker queue's statement functions (sql/migrations/0006_hot_paths.sql), made here rather
-  // than by the first worker or orchestrator statement that needs them.
-  await db.query('SELECT tasker.queue_function($1, $2)', ['send', workerQueue(namespace)]);
+  await ensureQueueStatements(db, workerQueue(namespace));
+  await ensureQueueStatements(db, domainEventsQueue(namespace));
   known.add(namespace);
 }

@@ -96,6 +96,39 @@ describe.each(DATABASE_KINDS)('per-queue statement functions on %s', (kind) => {
     }
   });
 
+  it('returns the new ids in order, and with a delay hides the messages and wakes nobody', async () => {
+    const heard: string[] = [];
+    const unlisten = await t.db.listen(notificationChannel(queue), (payload) => heard.push(payload));
+    try {
+      const fn = await functionOf(t.db, 'send', queue);
+      const sent = async (messages: unknown[], delay: number): Promise<number[]> =>
+        (
+          await t.db.query<{ id: number }>(`SELECT id FROM ${fn}($1::jsonb[], NULL, $2) AS id`, [
+            messages.map((m) => JSON.stringify(m)),
+            delay,
+          ])
+        ).rows.map((row) => Number(row.id));
+      const hidden = await sent([{ n: 1 }, { n: 2 }], 60);
+      expect(hidden).toHaveLength(2);
+      expect(hidden[1]).toBeGreaterThan(hidden[0]!);
+      expect(await pgmq.read(queue, { vtSeconds: 30, qty: 10 })).toEqual([]);
+      // Notifications come in commit order: the visible send's arrives, the delayed one's never did.
+      const visible = await sent([{ n: 3 }], 0);
+      await until(() => heard.length > 0);
+      expect(heard).toEqual(['']);
+      const read = await pgmq.read(queue, { vtSeconds: 30, qty: 10 });
+      expect(read.map((m) => [m.msgId, m.message])).toEqual([[visible[0], { n: 3 }]]);
+      const { rows } = await t.db.query<{ msg_id: number; vt: Date }>(
+        `SELECT msg_id, vt FROM pgmq.q_${queue} WHERE msg_id = ANY($1::bigint[]) ORDER BY msg_id`,
+        [hidden],
+      );
+      expect(rows.map((row) => Number(row.msg_id))).toEqual(hidden);
+      for (const row of rows) expect(row.vt.getTime()).toBeGreaterThan(Date.now() + 50_000);
+    } finally {
+      await unlisten();
+    }
+  });
+
   it('sends nothing and notifies nothing from a rolled-back transaction', async () => {
     const heard: string[] = [];
     const unlisten = await t.db.listen(notificationChannel(queue), (payload) => heard.push(payload));

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Database, Queryable } from '../../db/database.js';
 import { TaskerError } from '../../errors.js';
+import { ensureQueueStatements } from '../../engine/queue-statements.js';
 import { PgmqClient } from '../../messaging/pgmq-client.js';
 
 /** A durable subscription as registered in the database. */
@@ -36,7 +37,11 @@ export async function registerDurableSubscriptions(
     pattern: subscription.pattern,
     queue_name: subscriberQueueName(namespace, subscription.id),
   }));
-  for (const record of records) await queue.createQueue(record.queue_name);
+  for (const record of records) {
+    await queue.createQueue(record.queue_name);
+    // The router copies events into it through them.
+    await ensureQueueStatements(db, record.queue_name);
+  }
   for (const record of records) {
     // Not `ON CONFLICT (namespace, subscriber_id) DO UPDATE`: two processes registering the same
     // new subscription at once would then fail on the other unique key (queue_name). Without a
@@ -121,7 +126,7 @@ export async function removeDurableSubscription(
         `no durable subscription ${JSON.stringify(subscriberId)} in namespace ${namespace}`,
       );
     }
-    await tx.query('SELECT pgmq.drop_queue($1)', [queueName]);
+    await tx.query('SELECT pgmq.drop_queue($1), tasker.drop_queue_statements($1)', [queueName]);
     return queueName;
   });
 }

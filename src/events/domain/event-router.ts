@@ -119,7 +119,6 @@ export class EventRouter {
           return {
             queue: subscription.queue_name,
             regex: patternRegex(subscription.pattern),
-            channel: claim ? undefined : notificationChannel(subscription.queue_name),
             headers: {
               [SUBSCRIBER_HEADER]: subscription.subscriber_id,
               ...(claim ? { [CLAIMED_HEADER]: true } : {}),

@@ -102,10 +102,9 @@ export interface ReadRoutedCopies {
   queue: string;
   /** {@link patternRegex} of its pattern. */
   regex: string;
-  /** The NOTIFY channel of `queue`; omitted for copies claimed by a local consumer. */
-  channel: string | undefined;
   /** Extra headers of these copies (merged over the original's). */
   headers: Record<string, unknown>;
+  /** Seconds before the copies become visible: a local consumer's claim, else 0 (with a NOTIFY). */
   delaySeconds: number;
 }
 
@@ -125,10 +124,12 @@ export interface ReadRoutingResult extends RoutingResult {
 }
 
 /**
- * Reads a batch from the source queue (`pgmq.read`) and routes it in the same statement:
- * matching by regular expression in SQL. The read happens whatever the guard says; when the
- * subscriptions changed, nothing is copied or archived and the caller routes the messages read
- * with {@link routingStatement} after reading the subscriptions again.
+ * Reads a batch from the source queue and routes it in the same statement, through
+ * tasker.read_and_route_events (sql/migrations/0008_event_routing.sql): matching by regular
+ * expression in SQL, on the queues' statement functions, planned once per session. The read
+ * happens whatever the guard says; when the subscriptions changed, nothing is copied or
+ * archived and the caller routes the messages read with {@link routingStatement} after reading
+ * the subscriptions again. Queue names travel as parameters; the text never changes.
  */
 export function readAndRouteStatement(
   namespace: string,
@@ -137,37 +138,22 @@ export function readAndRouteStatement(
   read: { vtSeconds: number; qty: number },
   copies: readonly ReadRoutedCopies[],
 ): RoutingStatement {
-  const params: unknown[] = [namespace, fingerprint, source, read.vtSeconds, read.qty];
-  const columns = copies.map((copy, i) => {
-    const p = params.length + 1;
-    params.push(
-      copy.queue,
-      copy.regex,
-      JSON.stringify(copy.headers),
-      copy.delaySeconds,
-      copy.channel ?? null,
-    );
-    const match = `('.' || (m.message->>'name')) ~ $${p + 1}::text`;
-    return (
-      `, (SELECT coalesce(array_agg(s.msg_id ORDER BY s.n), '{}') FROM pgmq.send_batch($${p}::text, ` +
-      `ARRAY(SELECT m.message FROM msgs m WHERE ${match} ORDER BY m.msg_id), ` +
-      `ARRAY(SELECT coalesce(m.headers, '{}') || $${p + 2}::jsonb FROM msgs m WHERE ${match} ORDER BY m.msg_id), ` +
-      `$${p + 3}::integer) WITH ORDINALITY AS s(msg_id, n) WHERE guard.ok) AS ids_${i}, ` +
-      `ARRAY(SELECT m.msg_id FROM msgs m WHERE ${match} ORDER BY m.msg_id) AS sources_${i}, ` +
-      `CASE WHEN guard.ok AND $${p + 4}::text IS NOT NULL AND EXISTS (SELECT 1 FROM msgs m WHERE ${match}) ` +
-      `THEN pg_notify($${p + 4}::text, '') END AS notified_${i}`
-    );
-  });
-  const sql =
-    `WITH guard AS (SELECT coalesce((SELECT string_agg(subscriber_id || chr(31) || pattern || chr(31) || queue_name, ` +
-    `chr(30) ORDER BY subscriber_id) FROM tasker.event_subscriptions WHERE namespace = $1), '') = $2 AS ok), ` +
-    `msgs AS MATERIALIZED (SELECT * FROM pgmq.read($3::text, $4::integer, $5::integer)) ` +
-    `SELECT ${ASYNC_COMMIT_COLUMN}, guard.ok, (SELECT coalesce(json_agg(json_build_object('msg_id', m.msg_id, 'read_ct', m.read_ct, ` +
-    `'enqueued_at', m.enqueued_at, 'vt', m.vt, 'message', m.message, 'headers', m.headers) ORDER BY m.msg_id), '[]') ` +
-    `FROM msgs m) AS messages, ` +
-    `(SELECT count(*) FROM pgmq.archive($3::text, ARRAY(SELECT msg_id FROM msgs)) WHERE guard.ok) AS archived` +
-    `${columns.join('')} FROM guard`;
-  return { sql, params };
+  return {
+    sql:
+      `SELECT ${ASYNC_COMMIT_COLUMN}, tasker.read_and_route_events($1, $2, $3, $4, $5, ` +
+      `$6::text[], $7::text[], $8::jsonb[], $9::integer[]) AS routing`,
+    params: [
+      namespace,
+      fingerprint,
+      source,
+      read.vtSeconds,
+      read.qty,
+      copies.map((copy) => copy.queue),
+      copies.map((copy) => copy.regex),
+      copies.map((copy) => JSON.stringify(copy.headers)),
+      copies.map((copy) => copy.delaySeconds),
+    ],
+  };
 }
 
 /** Reads the result row of a read-and-route statement with `copies` copy sets. */
@@ -175,13 +161,17 @@ export function readRoutingResult(
   row: Record<string, unknown> | undefined,
   copies: number,
 ): ReadRoutingResult {
-  const routed = routingResult(row, copies);
+  const routing = row?.routing as
+    | { ok: boolean; messages: ReadRoutingResult['messages']; ids: number[][]; sources: number[][] }
+    | undefined;
+  if (routing === undefined) throw new Error('the read-and-route statement returned no row');
+  const perCopySet = (lists: number[][]): number[][] =>
+    Array.from({ length: copies }, (_, i) => (lists[i] ?? []).map(Number));
   return {
-    ...routed,
-    messages: row!.messages as ReadRoutingResult['messages'],
-    sources: Array.from({ length: copies }, (_, i) =>
-      ((row![`sources_${i}`] as unknown[] | null) ?? []).map(Number),
-    ),
+    ok: routing.ok,
+    messages: routing.messages,
+    ids: perCopySet(routing.ids),
+    sources: perCopySet(routing.sources),
   };
 }
 

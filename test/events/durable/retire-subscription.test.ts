@@ -35,7 +35,7 @@ describe('retiring a durable subscription', { timeout: 120_000 }, () => {
     testDb = await createTestDatabase('postgres');
     const { db, url } = testDb;
     await ensureNamespaceQueues(db, NS);
-    const [gone] = await registerDurableSubscriptions(db, NS, [
+    const [gone, kept] = await registerDurableSubscriptions(db, NS, [
       { id: 'old-audit', pattern: 'order.#' },
       { id: 'mailer', pattern: 'order.placed' },
     ]);
@@ -59,6 +59,14 @@ describe('retiring a durable subscription', { timeout: 120_000 }, () => {
     expect(left.rows.map((row) => row.subscriber_id)).toEqual(['mailer']);
     const queues = await db.query('SELECT 1 FROM pgmq.meta WHERE queue_name = $1', [gone!.queue_name]);
     expect(queues.rowCount).toBe(0);
+    // Its statement functions went with it; the other subscriber's stayed.
+    const functions = await db.query<{ proname: string }>(
+      "SELECT proname FROM pg_proc WHERE proname LIKE '%\\_\\_' || $1 OR proname LIKE '%\\_\\_' || $2 ORDER BY proname",
+      [gone!.queue_name, kept!.queue_name],
+    );
+    expect(functions.rows.map((row) => row.proname)).toEqual(
+      ['archive', 'hide', 'read', 'send'].map((op) => `${op}__${kept!.queue_name}`),
+    );
 
     const unknown = await tasker(['events', 'subscriptions', 'remove', 'old-audit', '--namespace', NS], url!);
     expect(unknown.code).toBe(1);
