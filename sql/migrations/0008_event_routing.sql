@@ -5,6 +5,9 @@
 -- few events, the largest share of a durable event's latency. tasker.read_and_route_events does
 -- the same work with statements PostgreSQL plans once per session.
 
+-- A queue's read function picks its messages by id array (see the comment in it): it was
+-- planned, on a queue with a backlog, as a join that scanned the whole queue on every read.
+--
 -- A queue's send function now takes a delay and returns the new ids (for the router's claimed
 -- copies). It NOTIFYs only when the messages are visible at once: a delayed message has nobody
 -- to wake yet. Calls with two arguments (claim_step, report_attempts, orchestrate) are unchanged.
@@ -39,14 +42,14 @@ BEGIN
     LANGUAGE plpgsql AS $b$
     #variable_conflict use_column
     BEGIN
+      -- = ANY(ARRAY(...)), not a join with the picked rows: a join may be planned as a hash
+      -- join over a sequential scan of the whole queue, milliseconds once a backlog builds up.
       RETURN QUERY
-      WITH picked AS (
-        SELECT x.msg_id FROM pgmq.%2$I x
-         WHERE x.vt <= clock_timestamp() ORDER BY x.msg_id LIMIT p_qty FOR UPDATE SKIP LOCKED
-      )
       UPDATE pgmq.%2$I m
          SET vt = clock_timestamp() + make_interval(secs => p_vt), read_ct = m.read_ct + 1
-        FROM picked WHERE m.msg_id = picked.msg_id
+       WHERE m.msg_id = ANY (ARRAY(
+               SELECT x.msg_id FROM pgmq.%2$I x
+                WHERE x.vt <= clock_timestamp() ORDER BY x.msg_id LIMIT p_qty FOR UPDATE SKIP LOCKED))
       RETURNING m.msg_id, m.read_ct, m.enqueued_at, m.vt, m.message, m.headers;
     END $b$ $f$, 'read__' || p_queue, q);
   EXECUTE format($f$

@@ -18,7 +18,7 @@ const BUNDLED_PGMQ = new URL('pgmq/pgmq-compat.sql', SQL_ROOT);
 /** How the bundled SQL is recorded in tasker.schema_migrations, followed by its version. */
 const BUNDLED_PGMQ_PREFIX = 'pgmq-bundled-';
 /** Bumped whenever sql/pgmq/pgmq-compat.sql changes, so servers pick the change up. */
-const BUNDLED_PGMQ_VERSION = `${BUNDLED_PGMQ_PREFIX}2`;
+const BUNDLED_PGMQ_VERSION = `${BUNDLED_PGMQ_PREFIX}3`;
 /** Serialises concurrent `migrate` calls across processes: an advisory lock, not a table trick. */
 const MIGRATION_LOCK_KEY = 7_265_001;
 const MIGRATION_FILE = /^(\d{4})_[a-z0-9_]+\.sql$/;

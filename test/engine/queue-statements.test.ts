@@ -180,6 +180,30 @@ describe.each(DATABASE_KINDS)('per-queue statement functions on %s', (kind) => {
     expect(left.map((m) => m.message)).toEqual([{ n: 3 }]);
   });
 
+  it('reads a queue with a backlog through its index, like pgmq.read, never scanning the whole queue', async () => {
+    await pgmq.sendBatch(
+      queue,
+      Array.from({ length: 20_000 }, (_, n) => ({ n })),
+    );
+    // Counters of this backend not yet flushed: they only grow within the transaction.
+    const seqScans = async (tx: Queryable): Promise<number> =>
+      Number(
+        (
+          await tx.query<{ seq_scan: number }>(
+            'SELECT seq_scan FROM pg_stat_xact_user_tables WHERE schemaname = $1 AND relname = $2',
+            ['pgmq', `q_${queue}`],
+          )
+        ).rows[0]?.seq_scan ?? 0,
+      );
+    await t.db.transaction(async (tx) => {
+      const before = await seqScans(tx);
+      const ours = await tx.query(`SELECT msg_id FROM ${await functionOf(tx, 'read', queue)}(30, 100)`);
+      const theirs = await tx.query('SELECT msg_id FROM pgmq.read($1, 30, 100)', [queue]);
+      expect([ours.rows.length, theirs.rows.length]).toEqual([100, 100]);
+      expect(await seqScans(tx)).toBe(before);
+    });
+  });
+
   it('hides each message for its own number of seconds, like set_vt', async () => {
     await send([{ n: 1 }, { n: 2 }]);
     const read = await readEngineQueue<{ n: number }>(t.db, queue, 0, 10);
