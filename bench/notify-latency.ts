@@ -3,8 +3,8 @@ import type { PgmqClient } from '../src/messaging/pgmq-client.js';
 import { startQueueConsumer } from '../src/messaging/queue-consumer.js';
 
 /**
- * Ping-pong through `queue`: each message is sent once the previous one was received by a
- * NOTIFY-woken consumer (poll fallback 1 s, so only the notification wakes it in time), so
+ * Ping-pong through `queue`: each message is sent once the previous one was received and
+ * deleted by a NOTIFY-woken consumer (poll fallback 1 s, so only the notification wakes it in time), so
  * nothing queues. Returns the send → handler latency of each message, in milliseconds.
  */
 export async function pingPongLatencies(
@@ -25,20 +25,19 @@ export async function pingPongLatencies(
     handle: async (messages) => {
       const at = performance.now();
       for (const m of messages) latencies.push(at - m.message.sentAt);
-      received?.();
       await client.delete(
         queue,
         messages.map((m) => m.msgId),
       );
+      // Only now: the next send must not race this delete's commit (its own WAL flush).
+      received?.();
     },
   });
   try {
     for (let i = 0; i < count; i++) {
-      const arrived = new Promise<void>((resolve) => (received = resolve));
+      const handled = new Promise<void>((resolve) => (received = resolve));
       await client.send(queue, { sentAt: performance.now() });
-      await arrived;
-      // Let the handler's delete finish, so the next send does not race it.
-      await new Promise((resolve) => setImmediate(resolve));
+      await handled;
     }
   } finally {
     await consumer.stop();
