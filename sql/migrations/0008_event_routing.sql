@@ -90,6 +90,15 @@ BEGIN
 END;
 $$;
 
+-- pgmq.archive of several ids through a queue's archive function (durable subscribers archiving
+-- what they handled, the router archiving what it routed).
+CREATE FUNCTION tasker.archive_queue(p_queue text, p_ids bigint[])
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE format('SELECT %s($1)', tasker.queue_function('archive', p_queue)) USING p_ids;
+END;
+$$;
+
 -- Reads up to p_qty events of a namespace queue (p_source), hiding them p_vt seconds, and, when
 -- the namespace's subscriptions are still the ones the caller matched against (p_fingerprint,
 -- see routing-statement.ts), copies each event into the queue of every subscription whose
@@ -146,7 +155,7 @@ BEGIN
     copy_ids := copy_ids || jsonb_build_array(coalesce(to_jsonb(new_ids), '[]'::jsonb));
     copy_sources := copy_sources || jsonb_build_array(coalesce(to_jsonb(matched_ids), '[]'::jsonb));
   END LOOP;
-  EXECUTE format('SELECT %s($1)', tasker.queue_function('archive', p_source)) USING read_ids;
+  PERFORM tasker.archive_queue(p_source, read_ids);
   RETURN jsonb_build_object('ok', true, 'messages', read_messages, 'ids', copy_ids, 'sources', copy_sources);
 END;
 $$;
@@ -165,3 +174,4 @@ BEGIN
   EXECUTE format('DROP FUNCTION IF EXISTS tasker.%I(bigint[], integer[])', 'hide__' || p_queue);
 END;
 $$;
+

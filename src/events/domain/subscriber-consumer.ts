@@ -1,4 +1,5 @@
 import type { Database, Queryable } from '../../db/database.js';
+import { archiveHandled } from '../../engine/queue-statements.js';
 import { logger } from '../../logging/logger.js';
 import type { PgmqClient, QueueMessage } from '../../messaging/pgmq-client.js';
 import { startQueueConsumer, type QueueConsumer } from '../../messaging/queue-consumer.js';
@@ -165,7 +166,7 @@ export async function startSubscriberConsumer(
       }),
     );
     const done = messages.filter((_, i) => outcomes[i]).map((message) => message.msgId);
-    if (done.length > 0) await queue.archive(queueName, done);
+    if (done.length > 0) await archiveHandled(db, queueName, done);
   }
 
   /**
