@@ -169,13 +169,12 @@ class Delivery {
 
 /** Publishes `count` events in batches of 100 as fast as possible; events/s published → handled. */
 async function throughput(db: Database, delivery: Delivery, namespace: string, mode: Mode, count: number) {
-  const queue = new PgmqClient(db);
   const done = delivery.expect(count);
   const started = performance.now();
   for (let sent = 0; sent < count; sent += SIZES.batch) {
     const events = envelopes(namespace, Math.min(SIZES.batch, count - sent), sent);
     await persistEvents(
-      queue,
+      db,
       namespace,
       events.map((event) => ({ event, delivery: mode })),
     );
@@ -186,7 +185,6 @@ async function throughput(db: Database, delivery: Delivery, namespace: string, m
 
 /** Publishes at a fixed rate (the events due at each timer tick, in one batch); latencies of the events. */
 async function paced(db: Database, delivery: Delivery, namespace: string, mode: Mode, count: number) {
-  const queue = new PgmqClient(db);
   const done = delivery.expect(count);
   const started = performance.now();
   let sent = 0;
@@ -196,7 +194,7 @@ async function paced(db: Database, delivery: Delivery, namespace: string, mode: 
       const events = envelopes(namespace, due - sent, sent);
       sent = due;
       await persistEvents(
-        queue,
+        db,
         namespace,
         events.map((event) => ({ event, delivery: mode })),
       );

@@ -90,12 +90,22 @@ BEGIN
 END;
 $$;
 
--- pgmq.archive of several ids through a queue's archive function (durable subscribers archiving
--- what they handled, the router archiving what it routed).
+-- pgmq.archive of several ids through a queue's archive function (durable and acknowledged
+-- subscribers archiving what they handled, the router archiving what it routed).
 CREATE FUNCTION tasker.archive_queue(p_queue text, p_ids bigint[])
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
   EXECUTE format('SELECT %s($1)', tasker.queue_function('archive', p_queue)) USING p_ids;
+END;
+$$;
+
+-- pgmq.send_batch through a queue's send function, for clients (the domain events outbox): the
+-- new ids, with the queue's NOTIFY when the messages are visible at once.
+CREATE FUNCTION tasker.send_queue(p_queue text, p_msgs jsonb[], p_headers jsonb[], p_delay integer DEFAULT 0)
+RETURNS SETOF bigint LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN QUERY EXECUTE format('SELECT * FROM %s($1, $2, $3)', tasker.queue_function('send', p_queue))
+    USING p_msgs, p_headers, p_delay;
 END;
 $$;
 
@@ -148,9 +158,8 @@ BEGIN
     new_ids := NULL;
     IF matched_ids IS NOT NULL THEN
       -- Ids come from the queue's sequence in insertion order: sorted, they pair with sources.
-      EXECUTE format('SELECT array_agg(id ORDER BY id) FROM %s($1, $2, $3) AS id',
-                     tasker.queue_function('send', p_queues[i]))
-        INTO new_ids USING matched_bodies, matched_headers, p_delays[i];
+      SELECT array_agg(id ORDER BY id) INTO new_ids
+        FROM tasker.send_queue(p_queues[i], matched_bodies, matched_headers, p_delays[i]) AS id;
     END IF;
     copy_ids := copy_ids || jsonb_build_array(coalesce(to_jsonb(new_ids), '[]'::jsonb));
     copy_sources := copy_sources || jsonb_build_array(coalesce(to_jsonb(matched_ids), '[]'::jsonb));

@@ -34,6 +34,7 @@ describe.each(DATABASE_KINDS)('upgrading queue statement functions on %s', (kind
       DROP FUNCTION tasker.read_and_route_events(text, text, text, integer, integer, text[], text[], jsonb[], integer[]);
       DROP FUNCTION tasker.drop_queue_statements(text);
       DROP FUNCTION tasker.archive_queue(text, bigint[]);
+      DROP FUNCTION tasker.send_queue(text, jsonb[], jsonb[], integer);
       CREATE FUNCTION tasker.send__${QUEUE}(p_msgs jsonb[], p_headers jsonb[]) RETURNS void
         LANGUAGE sql AS $$ INSERT INTO pgmq.q_${QUEUE} (vt, message, headers)
                            SELECT clock_timestamp(), u.m, u.h FROM unnest(p_msgs, p_headers) AS u(m, h) $$;

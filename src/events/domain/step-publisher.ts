@@ -1,7 +1,6 @@
 import type { ValidateFunction } from 'ajv';
 import type { Database, Queryable } from '../../db/database.js';
 import { TaskerError } from '../../errors.js';
-import { PgmqClient } from '../../messaging/pgmq-client.js';
 import { compileJsonSchema, formatSchemaErrors } from '../../templates/json-schema.js';
 import type { EventDeclaration } from '../../templates/types.js';
 import type { ClaimedStep } from '../../worker/step-claim.js';
@@ -54,7 +53,6 @@ function releases(declaration: EventDeclaration, succeeded: boolean): boolean {
  * after commit.
  */
 export function createStepEventPublisher(options: StepEventPublisherOptions): StepEventPublisher {
-  const queue = new PgmqClient(options.db);
   // Declarations per template step, compiled once: `ns/name@version/step`.
   const declarations = new Map<string, Promise<Map<string, CompiledDeclaration>>>();
 
@@ -142,10 +140,7 @@ export function createStepEventPublisher(options: StepEventPublisherOptions): St
           const durable = releasedBy(succeeded).flatMap(({ event, declaration: { delivery } }) =>
             delivery === 'fire_and_forget' ? [] : [{ event, delivery }],
           );
-          await persistEvents(queue, step.namespace, durable, {
-            tx,
-            headers: options.headersFor?.(step) ?? {},
-          });
+          await persistEvents(tx, step.namespace, durable, { headers: options.headersFor?.(step) ?? {} });
         },
         release(succeeded: boolean): Promise<void> | undefined {
           const released = releasedBy(succeeded);

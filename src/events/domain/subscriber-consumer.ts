@@ -183,7 +183,7 @@ export async function startSubscriberConsumer(
          INSERT INTO tasker.event_acknowledgements (event_id, subscriber_id, namespace)
          SELECT id, $2, $3 FROM unnest($1::uuid[]) AS id
          ON CONFLICT DO NOTHING RETURNING event_id)
-       SELECT (SELECT count(*) FROM pgmq.archive($4::text, $5::bigint[])) AS archived,
+       SELECT tasker.archive_queue($4, $5::bigint[]) AS archived,
               (SELECT array_agg(event_id::text) FROM acked) AS fresh`,
       [
         messages.map((message) => message.message.id),

@@ -11,7 +11,6 @@ import type { Database, Queryable } from '../../../../src/db/database.js';
 import { ensureNamespaceQueues } from '../../../../src/engine/namespace-queues.js';
 import { createDomainEvent, type DomainEvent } from '../../../../src/events/domain/envelope.js';
 import { persistEvents } from '../../../../src/events/domain/outbox.js';
-import { PgmqClient } from '../../../../src/messaging/pgmq-client.js';
 import { assertQueueName } from '../../../../src/messaging/queue-names.js';
 import { EFFECTS_TABLE_SQL, type FixturePayload } from '../../../fixtures/durable/subscribers.js';
 import { killAll } from '../../../engine/support/processes.js';
@@ -98,10 +97,9 @@ export async function publish(
   batch = 100,
 ): Promise<void> {
   await ensureNamespaceQueues(db, namespace);
-  const queue = new PgmqClient(db);
   for (let i = 0; i < events.length; i += batch) {
     const slice = events.slice(i, i + batch).map((event) => ({ event, delivery }));
-    await db.transaction((tx) => persistEvents(queue, namespace, slice, { tx }));
+    await db.transaction((tx) => persistEvents(tx, namespace, slice));
   }
 }
 
