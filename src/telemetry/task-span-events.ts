@@ -6,7 +6,8 @@
  * (TRANSITION_EVENT_RULES); this module only orders the transitions and fills in attributes.
  * Pure: no I/O.
  *
- * Order. Timestamps are `now()` of the writing transaction, so every transition a transaction
+ * Order. Timestamps are tasker.transition_time() of the writing transaction (taken when it first
+ * writes history, after it waited for the task's lock), so every transition a transaction
  * writes has the same time (in microseconds), and the two tables number their rows
  * separately. Ties are broken by the engine's logical order within a transaction, whatever
  * order the statements ran in: task creation, step creation (in template order), steps
