@@ -135,10 +135,6 @@ DECLARE
   matched_headers jsonb[];
   new_ids bigint[];
 BEGIN
-  SELECT coalesce(string_agg(subscriber_id || chr(31) || pattern || chr(31) || queue_name, chr(30)
-                             ORDER BY subscriber_id), '') = p_fingerprint
-    INTO current_subscriptions
-    FROM tasker.event_subscriptions WHERE namespace = p_namespace;
   SELECT array_agg(m.msg_id ORDER BY m.msg_id), array_agg(m.message ORDER BY m.msg_id),
          array_agg(coalesce(m.headers, '{}') ORDER BY m.msg_id),
          coalesce(jsonb_agg(jsonb_build_object('msg_id', m.msg_id, 'read_ct', m.read_ct,
@@ -146,8 +142,14 @@ BEGIN
            ORDER BY m.msg_id), '[]')
     INTO read_ids, read_bodies, read_headers, read_messages
     FROM tasker.read_queue(p_source, p_vt, p_qty) AS m;
-  IF read_ids IS NULL OR NOT current_subscriptions THEN
-    RETURN jsonb_build_object('ok', current_subscriptions, 'messages', read_messages, 'ids', '[]'::jsonb,
+  -- Checked after the read, so every subscription committed before the messages were read is
+  -- compared (a NULL fingerprint never matches).
+  SELECT coalesce(string_agg(subscriber_id || chr(31) || pattern || chr(31) || queue_name, chr(30)
+                             ORDER BY subscriber_id), '') = p_fingerprint
+    INTO current_subscriptions
+    FROM tasker.event_subscriptions WHERE namespace = p_namespace;
+  IF read_ids IS NULL OR current_subscriptions IS NOT TRUE THEN
+    RETURN jsonb_build_object('ok', current_subscriptions IS TRUE, 'messages', read_messages, 'ids', '[]'::jsonb,
                               'sources', '[]'::jsonb);
   END IF;
   FOR i IN 1 .. coalesce(cardinality(p_queues), 0) LOOP

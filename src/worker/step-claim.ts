@@ -1,4 +1,3 @@
-import { ASYNC_COMMIT_COLUMN } from '../db/async-commit.js';
 import type { Database } from '../db/database.js';
 import type { QueueMessage } from '../messaging/pgmq-client.js';
 
@@ -48,10 +47,9 @@ interface ClaimRow {
  * (and attempt count) applies to it like to any other failure. Lost and stale messages are
  * archived.
  *
- * The claim commits without waiting for the WAL flush (src/db/async-commit.ts): a server crash
- * that undoes it leaves the step enqueued with its message visible, so the step is claimed
- * again as a new attempt and the handler's report for the undone one is refused; a step runs at
- * least once either way. Its report commits synchronously, flushing the claim before it.
+ * Unlike plain reads, the claim waits for its WAL flush: a server crash that undid it would give
+ * the next claim the same attempt number, and the first handler's late report would be taken
+ * for the second's.
  */
 export async function readAndClaimSteps(
   db: Database,
@@ -61,7 +59,7 @@ export async function readAndClaimSteps(
   workerId: string,
 ): Promise<Array<QueueMessage<ClaimOutcome>>> {
   const { rows } = await db.query<ClaimRow>(
-    `SELECT ${ASYNC_COMMIT_COLUMN}, msg_id, read_ct, enqueued_at, vt, headers, claim FROM tasker.read_and_claim_steps($1, $2, $3, $4, $5)`,
+    `SELECT msg_id, read_ct, enqueued_at, vt, headers, claim FROM tasker.read_and_claim_steps($1, $2, $3, $4, $5)`,
     [queue, qty, readVisibilitySeconds, workerId, VISIBILITY_MARGIN_SECONDS],
   );
   return rows.map((row) => ({
