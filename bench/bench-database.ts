@@ -51,7 +51,6 @@ export async function withBenchDatabase<T>(
   const name = `tasker_bench_${randomBytes(6).toString('hex')}`;
   const serverVersion = await onServer(async (client) => {
     await client.query(`CREATE DATABASE ${name}`);
-    if (process.env.BENCH_ASYNC) await client.query(`ALTER DATABASE ${name} SET synchronous_commit = off`);
     const { rows } = await client.query<{ server_version: string }>('SHOW server_version');
     return rows[0]?.server_version ?? 'unknown';
   });
