@@ -33,8 +33,10 @@ export async function cancelTask(db: Database, taskUuid: string, info: ManualAct
       );
     }
     const metadata = { manual: true, ...info };
+    // Locked before any history is written: a worker reporting one of them waits for the cancel
+    // (and finds its step cancelled) instead of moving it between this read and its transition.
     const steps = await tx.query<{ step_uuid: string; state: StepState }>(
-      'SELECT step_uuid, state FROM tasker.workflow_steps WHERE task_uuid = $1 ORDER BY position',
+      'SELECT step_uuid, state FROM tasker.workflow_steps WHERE task_uuid = $1 ORDER BY position FOR UPDATE',
       [taskUuid],
     );
     for (const step of steps.rows) {
@@ -62,7 +64,7 @@ export async function resolveStep(
     const task = await lockTask(tx, taskUuid);
     if (!task) throw new TaskerError('TASK_NOT_FOUND', `no task ${taskUuid}`);
     const { rows } = await tx.query<{ step_uuid: string; state: StepState }>(
-      'SELECT step_uuid, state FROM tasker.workflow_steps WHERE task_uuid = $1 AND name = $2',
+      'SELECT step_uuid, state FROM tasker.workflow_steps WHERE task_uuid = $1 AND name = $2 FOR UPDATE',
       [taskUuid, stepName],
     );
     const step = rows[0];

@@ -8,6 +8,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cancelTask } from '../../src/api/manual-actions.js';
 import { createTask } from '../../src/api/tasks.js';
+import type { Queryable } from '../../src/db/database.js';
 import { loadTemplates } from '../../src/templates/load.js';
 import type { TemplateRegistry } from '../../src/templates/registry.js';
 import {
@@ -59,6 +60,32 @@ describe.each(DATABASE_KINDS)('transition times on %s', (kind) => {
     expect(task.created_us).toBe(transitions[0]!.at_us);
     expect(task.completed_us).toBe(transitions[1]!.at_us);
   });
+
+  it('stamp a transaction once, whatever its date style and time zone, and each transaction anew', async () => {
+    const { db } = testDb!;
+    // Microseconds since the epoch: the client cannot parse every date style's text.
+    const EPOCH_US = (expression: string) => `(extract(epoch FROM ${expression}) * 1e6)::bigint::text`;
+    const stampOf = (settings: string[]) =>
+      db.transaction(async (tx) => {
+        for (const setting of settings) await tx.query(setting);
+        const first = await tx.query<{ stamp: string; clock: string }>(
+          `SELECT ${EPOCH_US('tasker.transition_time()')} AS stamp, ${EPOCH_US('clock_timestamp()')} AS clock`,
+        );
+        // Read back under another date style, later in the same transaction.
+        await tx.query("SET LOCAL DateStyle = 'SQL, MDY'");
+        const again = await tx.query<{ stamp: string }>(
+          `SELECT ${EPOCH_US('tasker.transition_time()')} AS stamp`,
+        );
+        const { stamp, clock } = first.rows[0]!;
+        return { stamp: BigInt(stamp), clock: BigInt(clock), again: BigInt(again.rows[0]!.stamp) };
+      });
+    const odd = await stampOf(["SET LOCAL TimeZone = 'Asia/Kolkata'", "SET LOCAL DateStyle = 'SQL, DMY'"]);
+    const skew = odd.clock - odd.stamp;
+    expect(skew >= 0n && skew < 1_000_000n).toBe(true);
+    expect(odd.again).toBe(odd.stamp);
+    const next = await stampOf([]);
+    expect(next.stamp > odd.stamp).toBe(true);
+  });
 });
 
 describe('transition times on postgres, with two writers', () => {
@@ -93,7 +120,7 @@ describe('transition times on postgres, with two writers', () => {
     await holder.query(LOCK, [taskUuid]);
     const earlyPid = (await early.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
     const waited = early.query(LOCK, [taskUuid]);
-    await waitUntilBlocked(holder, earlyPid);
+    await waitUntilBlocked(testDb!.db, earlyPid);
     await holder.query(MOVE, [taskUuid, 'pending', 'initializing']);
     await holder.query('COMMIT');
     await waited;
@@ -107,14 +134,16 @@ describe('transition times on postgres, with two writers', () => {
   });
 });
 
-/** Resolves once backend `pid` is waiting for a lock. */
-async function waitUntilBlocked(observer: pg.Client, pid: number): Promise<void> {
+/** Resolves once backend `pid` is waiting for another's lock; polled outside the test's transactions. */
+async function waitUntilBlocked(db: Queryable, pid: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
   for (;;) {
-    const { rows } = await observer.query<{ waiting: boolean }>(
-      `SELECT wait_event_type = 'Lock' AS waiting FROM pg_stat_activity WHERE pid = $1`,
+    const { rows } = await db.query<{ blocked: boolean }>(
+      'SELECT cardinality(pg_blocking_pids($1)) > 0 AS blocked',
       [pid],
     );
-    if (rows[0]?.waiting) return;
+    if (rows[0]?.blocked) return;
+    if (Date.now() > deadline) throw new Error(`backend ${pid} never waited for the task's lock`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
