@@ -1,3 +1,4 @@
+import { ASYNC_COMMIT_COLUMN } from '../db/async-commit.js';
 import type { Database } from '../db/database.js';
 import type { QueueMessage } from '../messaging/pgmq-client.js';
 
@@ -6,6 +7,8 @@ export interface ClaimedStep {
   step_uuid: string;
   step_name: string;
   attempt: number;
+  /** Drawn by the claim; the report brings it back (sql/migrations/0010_claim_tokens.sql). */
+  claim_id: string;
   handler_callable: string;
   handler_initialization: Record<string, unknown>;
   timeout_seconds: number;
@@ -47,9 +50,11 @@ interface ClaimRow {
  * (and attempt count) applies to it like to any other failure. Lost and stale messages are
  * archived.
  *
- * Unlike plain reads, the claim waits for its WAL flush: a server crash that undid it would give
- * the next claim the same attempt number, and the first handler's late report would be taken
- * for the second's.
+ * The claim commits without waiting for its WAL flush (src/db/async-commit.ts). A server crash
+ * that undid it leaves the step enqueued with its message visible, so it is claimed again, with
+ * the same attempt number but a new claim token: the report of the undone claim brings the old
+ * token and is refused. A step runs at least once either way; its report commits synchronously,
+ * flushing the claim before it.
  */
 export async function readAndClaimSteps(
   db: Database,
@@ -59,7 +64,7 @@ export async function readAndClaimSteps(
   workerId: string,
 ): Promise<Array<QueueMessage<ClaimOutcome>>> {
   const { rows } = await db.query<ClaimRow>(
-    `SELECT msg_id, read_ct, enqueued_at, vt, headers, claim FROM tasker.read_and_claim_steps($1, $2, $3, $4, $5)`,
+    `SELECT ${ASYNC_COMMIT_COLUMN}, msg_id, read_ct, enqueued_at, vt, headers, claim FROM tasker.read_and_claim_steps($1, $2, $3, $4, $5)`,
     [queue, qty, readVisibilitySeconds, workerId, VISIBILITY_MARGIN_SECONDS],
   );
   return rows.map((row) => ({

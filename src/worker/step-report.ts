@@ -28,8 +28,8 @@ export type ReportAttempt = (report: AttemptReport) => Promise<boolean>;
 /**
  * Creates the worker's reporter. Each report records the outcome, reports it to the
  * orchestrators and archives the worker's message (tasker.report_attempts), fenced by the
- * attempt number: an attempt already written off (redelivered after a timeout, or its task
- * cancelled) changes nothing. Reports that come in while another is being written share the
+ * attempt number and the claim's token: an attempt already written off (redelivered after a
+ * timeout, its claim undone by a server crash, or its task cancelled) changes nothing. Reports that come in while another is being written share the
  * next statement (group commit). Durable events go out in the same transaction (the outbox).
  */
 export function createReporter(db: Database): ReportAttempt {
@@ -38,6 +38,7 @@ export function createReporter(db: Database): ReportAttempt {
       const payload = reports.map(({ step, outcome, queue, msgId }) => ({
         step_uuid: step.step_uuid,
         attempt: step.attempt,
+        claim_id: step.claim_id,
         ok: outcome.ok,
         result: outcome.ok ? (outcome.result ?? null) : null,
         error: outcome.ok ? null : outcome.error,

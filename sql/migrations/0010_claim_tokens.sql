@@ -1,0 +1,146 @@
+-- Claim tokens: a worker's claim commits without waiting for its WAL flush again.
+--
+-- A claim is a write on every step's path; waiting for its flush cost about 1 ms per linear task.
+-- It waited because a server crash that undid it would let the next claim of the step reuse its
+-- attempt number, and the first handler's late report would then be taken for the second's. Each
+-- claim now draws a token that its report must bring back: a report of an undone claim matches no
+-- attempt and is refused like any written-off attempt. The step runs again, at least once as
+-- always; its report commits synchronously and so flushes the claim before anything depends on it.
+
+ALTER TABLE tasker.step_attempts ADD COLUMN claim_id uuid NOT NULL DEFAULT gen_random_uuid();
+
+-- As in 0006, returning the claim's token with the step.
+CREATE OR REPLACE FUNCTION tasker.claim_step(p_step uuid, p_worker text, p_queue text, p_msg_id bigint)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  s record;
+  lost_error jsonb;
+  next_attempt integer;
+  claim uuid;
+BEGIN
+  SELECT ws.step_uuid, ws.name, ws.state, ws.attempts, ws.handler_callable, ws.handler_initialization,
+         ws.timeout_seconds, t.task_uuid, t.namespace, t.name AS task_name, t.version, t.correlation_id, t.context
+    INTO s
+    FROM tasker.workflow_steps ws JOIN tasker.tasks t ON t.task_uuid = ws.task_uuid
+   WHERE ws.step_uuid = p_step
+     FOR UPDATE OF ws;
+  IF NOT FOUND THEN
+    PERFORM pgmq.archive(p_queue, p_msg_id);
+    RETURN jsonb_build_object('outcome', 'stale');
+  END IF;
+
+  IF s.state = 'in_progress' THEN
+    lost_error := jsonb_build_object(
+      'name', 'WorkerLost',
+      'message', format('attempt %s was lost: its worker stopped before reporting a result', s.attempts),
+      'permanent', false);
+    UPDATE tasker.step_attempts SET outcome = 'lost', error = lost_error, finished_at = now()
+     WHERE step_uuid = p_step AND attempt = s.attempts AND outcome = 'running';
+    UPDATE tasker.workflow_steps SET error = lost_error WHERE step_uuid = p_step;
+    PERFORM tasker.transition_step(p_step, 'in_progress', 'enqueued_as_error_for_orchestration',
+                                   jsonb_build_object('attempt', s.attempts, 'lost', true));
+    PERFORM tasker.send__orchestration_step_results(ARRAY[
+      jsonb_build_object('task_uuid', s.task_uuid, 'step_uuid', p_step, 'attempt', s.attempts)], NULL);
+    PERFORM pgmq.archive(p_queue, p_msg_id);
+    RETURN jsonb_build_object('outcome', 'lost', 'step_name', s.name, 'attempt', s.attempts);
+  END IF;
+
+  IF s.state <> 'enqueued' THEN
+    PERFORM pgmq.archive(p_queue, p_msg_id);
+    RETURN jsonb_build_object('outcome', 'stale');
+  END IF;
+
+  next_attempt := s.attempts + 1;
+  UPDATE tasker.workflow_steps SET attempts = next_attempt WHERE step_uuid = p_step;
+  PERFORM tasker.transition_step(p_step, 'enqueued', 'in_progress',
+                                 jsonb_build_object('attempt', next_attempt, 'worker', p_worker));
+  INSERT INTO tasker.step_attempts (step_uuid, attempt, outcome, worker_id)
+  VALUES (p_step, next_attempt, 'running', p_worker)
+  RETURNING claim_id INTO claim;
+  RETURN jsonb_build_object(
+    'outcome', 'claimed',
+    'step', jsonb_build_object(
+      'step_uuid', s.step_uuid,
+      'claim_id', claim,
+      'step_name', s.name,
+      'attempt', next_attempt,
+      'handler_callable', s.handler_callable,
+      'handler_initialization', s.handler_initialization,
+      'timeout_seconds', s.timeout_seconds,
+      'task_uuid', s.task_uuid,
+      'namespace', s.namespace,
+      'task_name', s.task_name,
+      'version', s.version,
+      'correlation_id', s.correlation_id,
+      'context', s.context,
+      'dependency_results', (
+        SELECT coalesce(jsonb_object_agg(p.name, p.result), '{}'::jsonb)
+          FROM tasker.workflow_step_edges e JOIN tasker.workflow_steps p ON p.step_uuid = e.from_step_uuid
+         -- The task_uuid condition keeps the plan on an index even when the cached plan was
+         -- made before the tables had statistics (a join on step_uuid alone then seq-scans).
+         WHERE e.to_step_uuid = p_step AND p.task_uuid = s.task_uuid)));
+END;
+$$;
+
+-- Records the outcome of attempt p_attempt, claimed with p_claim, and moves the step on to the
+-- orchestrators. Fenced by the attempt number and its claim's token: returns the step's task, or
+-- null when that attempt was written off, its claim undone by a crash, or its task cancelled.
+DROP FUNCTION tasker.report_attempt(uuid, integer, boolean, jsonb, jsonb);
+CREATE FUNCTION tasker.report_attempt(
+  p_step uuid, p_attempt integer, p_claim uuid, p_ok boolean, p_result jsonb, p_error jsonb)
+RETURNS uuid LANGUAGE plpgsql AS $$
+DECLARE
+  owner uuid;
+BEGIN
+  UPDATE tasker.workflow_steps ws SET result = p_result, error = p_error
+   WHERE ws.step_uuid = p_step AND ws.attempts = p_attempt AND ws.state = 'in_progress'
+     AND EXISTS (SELECT FROM tasker.step_attempts a
+                  WHERE a.step_uuid = p_step AND a.attempt = p_attempt AND a.claim_id = p_claim)
+  RETURNING ws.task_uuid INTO owner;
+  IF NOT FOUND THEN
+    RETURN NULL;
+  END IF;
+  PERFORM tasker.transition_step(
+    p_step, 'in_progress',
+    CASE WHEN p_ok THEN 'enqueued_for_orchestration' ELSE 'enqueued_as_error_for_orchestration' END,
+    jsonb_build_object('attempt', p_attempt));
+  UPDATE tasker.step_attempts
+     SET outcome = CASE WHEN p_ok THEN 'success' ELSE 'failure' END,
+         result = p_result, error = p_error, finished_at = now()
+   WHERE step_uuid = p_step AND attempt = p_attempt;
+  RETURN owner;
+END;
+$$;
+
+-- As in 0006, passing each report's claim token.
+CREATE OR REPLACE FUNCTION tasker.report_attempts(p_reports jsonb)
+RETURNS boolean[] LANGUAGE plpgsql AS $$
+DECLARE
+  r jsonb;
+  owner uuid;
+  reported boolean[] := '{}';
+  results jsonb[] := '{}';
+  worker_queue text;
+BEGIN
+  FOR r IN SELECT * FROM jsonb_array_elements(p_reports) LOOP
+    owner := tasker.report_attempt(
+      (r->>'step_uuid')::uuid, (r->>'attempt')::integer, (r->>'claim_id')::uuid, (r->>'ok')::boolean,
+      CASE WHEN (r->>'ok')::boolean THEN coalesce(r->'result', 'null'::jsonb) END,
+      CASE WHEN (r->>'ok')::boolean THEN NULL ELSE r->'error' END);
+    reported := reported || (owner IS NOT NULL);
+    IF owner IS NOT NULL THEN
+      results := results || jsonb_build_object('task_uuid', owner, 'step_uuid', r->>'step_uuid',
+                                               'attempt', (r->>'attempt')::integer);
+    END IF;
+  END LOOP;
+  IF array_length(results, 1) > 0 THEN
+    PERFORM tasker.send__orchestration_step_results(results, NULL);
+  END IF;
+  FOR worker_queue IN SELECT DISTINCT e->>'queue' FROM jsonb_array_elements(p_reports) e LOOP
+    EXECUTE format('SELECT %s($1)', tasker.queue_function('archive', worker_queue)) USING ARRAY(
+      SELECT (e->>'msg_id')::bigint FROM jsonb_array_elements(p_reports) e WHERE e->>'queue' = worker_queue);
+  END LOOP;
+  RETURN reported;
+END;
+$$;
+
