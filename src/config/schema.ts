@@ -181,6 +181,14 @@ const workerSchema = z
         'Milliseconds a stopping worker waits for running steps before it exits; their messages ' +
           'become visible again after `visibility_timeout`.',
       ),
+    orchestrate_results: z
+      .boolean()
+      .default(true)
+      .describe(
+        "A worker orchestrates each step result in the transaction that reports it (the task's next " +
+          'steps are enqueued at once) when no other process holds the task; the orchestrators take ' +
+          'the rest. false: every result goes to the orchestrators through `orchestration_step_results`.',
+      ),
   })
   .prefault({})
   .describe('Worker processes (`tasker worker`).');

@@ -94,7 +94,9 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
             visibilityTimeoutSeconds: config.worker.visibility_timeout,
             pollIntervalMs: config.worker.poll_interval_ms,
             id,
+            orchestrateResults: config.worker.orchestrate_results,
             ...(stepObserver ? { observer: stepObserver } : {}),
+            ...(orchestrationObserver ? { orchestrationObserver } : {}),
           })
         : undefined;
     if (worker) started.push(worker);

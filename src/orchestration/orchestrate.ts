@@ -50,7 +50,8 @@ export type ItemOutcome =
   | { kind: 'result'; taskUuid: string; result: ResultOutcome }
   | undefined;
 
-type RawOutcome =
+/** An outcome as tasker.orchestrate returns it (also inside tasker.report_attempts' result). */
+export type RawOutcome =
   | { kind: 'initialize' | 'reevaluate'; task_uuid: string; evaluation: EvaluationOutcome }
   | {
       kind: 'result';
@@ -65,7 +66,7 @@ type RawOutcome =
     }
   | null;
 
-function toOutcome(raw: RawOutcome): ItemOutcome {
+export function parseOutcome(raw: RawOutcome): ItemOutcome {
   if (raw === null) return undefined;
   if (raw.kind !== 'result') return { kind: raw.kind, taskUuid: raw.task_uuid, evaluation: raw.evaluation };
   return {
@@ -109,5 +110,5 @@ export async function orchestrate(
       options.archive?.msgIds ?? [],
     ],
   );
-  return (rows[0]?.outcomes ?? []).map(toOutcome);
+  return (rows[0]?.outcomes ?? []).map(parseOutcome);
 }

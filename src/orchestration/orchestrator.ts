@@ -38,6 +38,13 @@ export interface OrchestrationObserver {
   retriesEnqueued?(taskUuid: string, outcome: EvaluationOutcome): void;
 }
 
+/** Tells the observer what an orchestration did (an orchestrator's, or a reporting worker's). */
+export function tellObserver(observer: OrchestrationObserver, outcome: ItemOutcome): void {
+  if (!outcome) return;
+  if (outcome.kind === 'result') observer.stepResultProcessed?.(outcome.taskUuid, outcome.result);
+  else observer.taskInitialized?.(outcome.taskUuid, outcome.evaluation);
+}
+
 /** A running orchestrator. */
 export interface Orchestrator {
   readonly id: string;
@@ -72,11 +79,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     pollIntervalMs: options.pollIntervalMs ?? 1000,
   };
 
-  function report(outcome: ItemOutcome): void {
-    if (!outcome) return;
-    if (outcome.kind === 'result') observer.stepResultProcessed?.(outcome.taskUuid, outcome.result);
-    else observer.taskInitialized?.(outcome.taskUuid, outcome.evaluation);
-  }
+  const report = (outcome: ItemOutcome): void => tellObserver(observer, outcome);
 
   /** Orchestrates the items and archives their messages in one statement. */
   function runBatch(

@@ -37,7 +37,7 @@ export const METRICS = {
     unit: '{task}',
     labels: ['namespace'],
     description: 'Tasks that reached `complete`.',
-    reportedBy: 'the orchestrator (or `tasker step resolve`) whose transaction finished the task',
+    reportedBy: 'the orchestrator or worker (or `tasker step resolve`) whose transaction finished the task',
     recordedAt: 'src/telemetry/system-telemetry.ts recordFinishedTask',
   },
   taskFailures: {
@@ -47,7 +47,7 @@ export const METRICS = {
     labels: ['namespace', 'error_code'],
     description:
       'Tasks that reached `error`. `error_code` is the error name of the step that failed for good (`PermanentError`, `StepTimeoutError`, `WorkerLost`, `Error`, …; `Unknown` when no step is in error).',
-    reportedBy: 'the orchestrator whose transaction failed the task',
+    reportedBy: 'the orchestrator or worker whose transaction failed the task',
     recordedAt: 'src/telemetry/system-telemetry.ts recordFinishedTask',
   },
   stepCompletions: {
@@ -55,8 +55,9 @@ export const METRICS = {
     instrument: 'counter',
     unit: '{step}',
     labels: ['namespace', 'step_name'],
-    description: 'Step results accepted as complete by an orchestrator.',
-    reportedBy: 'the orchestrator that accepted the result',
+    description:
+      'Step results accepted as complete (by an orchestrator, or by the worker that reported them).',
+    reportedBy: 'the orchestrator, or reporting worker, that accepted the result',
     recordedAt: 'src/telemetry/system-telemetry.ts stepResultProcessed',
   },
   stepFailures: {
@@ -65,8 +66,8 @@ export const METRICS = {
     unit: '{attempt}',
     labels: ['namespace', 'step_name', 'error_type'],
     description:
-      'Failed attempts accepted by an orchestrator, whether retried or final. `error_type` is the error name of the attempt.',
-    reportedBy: 'the orchestrator that accepted the result',
+      'Failed attempts accepted (by an orchestrator or the reporting worker), whether retried or final. `error_type` is the error name of the attempt.',
+    reportedBy: 'the orchestrator, or reporting worker, that accepted the result',
     recordedAt: 'src/telemetry/system-telemetry.ts stepResultProcessed',
   },
   tasksWaiting: {

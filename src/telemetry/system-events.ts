@@ -174,7 +174,7 @@ const RECONSTRUCTED =
 const TASK_SPAN_END = 'src/telemetry/task-span-recorder.ts recordTaskSpan';
 const STEP_TRACKER = 'src/telemetry/step-span-tracker.ts';
 const RESULT_OBSERVER =
-  'src/telemetry/system-telemetry.ts stepResultProcessed (the OrchestrationObserver hook called by src/orchestration/orchestrator.ts after the result transaction)';
+  'src/telemetry/system-telemetry.ts stepResultProcessed (the OrchestrationObserver hook called after the result transaction by src/orchestration/orchestrator.ts, or by src/worker/worker.ts for a result the worker orchestrated)';
 const FINISHED_TASK =
   'src/telemetry/system-telemetry.ts recordFinishedTask (after the transaction that finished the task)';
 const GAUGES = 'src/telemetry/engine-gauges.ts registerEngineGauges (database read at each collection)';

@@ -7,7 +7,7 @@ export interface ClaimedStep {
   step_uuid: string;
   step_name: string;
   attempt: number;
-  /** Drawn by the claim; the report brings it back (sql/migrations/0010_claim_tokens.sql). */
+  /** Drawn by the claim; the report brings it back (sql/migrations/0010_worker_reports.sql). */
   claim_id: string;
   handler_callable: string;
   handler_initialization: Record<string, unknown>;

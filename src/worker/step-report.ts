@@ -1,5 +1,6 @@
 import type { Database, Queryable } from '../db/database.js';
 import { GroupCommit } from '../db/group-commit.js';
+import { parseOutcome, type ItemOutcome, type RawOutcome } from '../orchestration/orchestrate.js';
 import type { ClaimedStep } from './step-claim.js';
 import type { AttemptEvents } from './step-events.js';
 
@@ -25,16 +26,32 @@ export interface AttemptReport {
 /** Reports an attempt; resolves false when the attempt had already been written off. */
 export type ReportAttempt = (report: AttemptReport) => Promise<boolean>;
 
+/** How a worker reports. */
+export interface ReporterOptions {
+  /**
+   * Orchestrate the results in the report's transaction when the task can be locked at once
+   * (`worker.orchestrate_results`); otherwise they go to the orchestrators through their queue.
+   */
+  orchestrate?: boolean;
+  /** Told, after the commit, what the orchestration of a reported result did. */
+  onOrchestrated?: (outcome: ItemOutcome) => void;
+}
+
+interface ReportRow {
+  reported: { reported: boolean[]; outcomes: RawOutcome[] };
+}
+
 /**
- * Creates the worker's reporter. Each report records the outcome, reports it to the
- * orchestrators and archives the worker's message (tasker.report_attempts), fenced by the
- * attempt number and the claim's token: an attempt already written off (redelivered after a
- * timeout, its claim undone by a server crash, or its task cancelled) changes nothing. Reports that come in while another is being written share the
- * next statement (group commit). Durable events go out in the same transaction (the outbox).
+ * Creates the worker's reporter. Each report records the outcome, archives the worker's message
+ * and orchestrates the result or hands it to the orchestrators (tasker.report_attempts), fenced
+ * by the attempt number and the claim's token: an attempt already written off (redelivered after
+ * a timeout, its claim undone by a server crash, or its task cancelled) changes nothing. Reports
+ * that come in while another is being written share the next statement (group commit). Durable
+ * events go out in the same transaction (the outbox).
  */
-export function createReporter(db: Database): ReportAttempt {
+export function createReporter(db: Database, options: ReporterOptions = {}): ReportAttempt {
   const group = new GroupCommit<AttemptReport, boolean>(async (reports) => {
-    const write = async (q: Queryable): Promise<boolean[]> => {
+    const write = async (q: Queryable): Promise<ReportRow['reported']> => {
       const payload = reports.map(({ step, outcome, queue, msgId }) => ({
         step_uuid: step.step_uuid,
         attempt: step.attempt,
@@ -45,19 +62,21 @@ export function createReporter(db: Database): ReportAttempt {
         queue,
         msg_id: msgId,
       }));
-      const { rows } = await q.query<{ reported: boolean[] }>(
-        'SELECT tasker.report_attempts($1::jsonb) AS reported',
-        [JSON.stringify(payload)],
-      );
-      const reported = rows[0]?.reported ?? [];
+      const { rows } = await q.query<ReportRow>('SELECT tasker.report_attempts($1::jsonb, $2) AS reported', [
+        JSON.stringify(payload),
+        options.orchestrate === true,
+      ]);
+      const written = rows[0]?.reported ?? { reported: [], outcomes: [] };
       for (const [i, report] of reports.entries()) {
-        if (reported[i] && report.events.persists(report.outcome.ok))
+        if (written.reported[i] && report.events.persists(report.outcome.ok))
           await report.events.persist(q, report.outcome.ok);
       }
-      return reported;
+      return written;
     };
     const needsTransaction = reports.some((report) => report.events.persists(report.outcome.ok));
-    return needsTransaction ? db.transaction(write) : write(db);
+    const written = await (needsTransaction ? db.transaction(write) : write(db));
+    if (options.onOrchestrated) for (const raw of written.outcomes) options.onOrchestrated(parseOutcome(raw));
+    return written.reported;
   });
   return (report) => group.submit(report);
 }

@@ -4,6 +4,8 @@ import { ensureNamespaceQueues } from '../engine/namespace-queues.js';
 import { workerQueue } from '../engine/queues.js';
 import { logger } from '../logging/logger.js';
 import { PgmqClient } from '../messaging/pgmq-client.js';
+import type { ItemOutcome } from '../orchestration/orchestrate.js';
+import { tellObserver, type OrchestrationObserver } from '../orchestration/orchestrator.js';
 import { startQueueConsumer, type QueueConsumer } from '../messaging/queue-consumer.js';
 import type { StepHandler } from './handler-module.js';
 import { readAndClaimSteps, type ClaimOutcome } from './step-claim.js';
@@ -28,6 +30,13 @@ export interface WorkerOptions {
   pollIntervalMs?: number;
   id?: string;
   observer?: StepObserver;
+  /**
+   * Orchestrate each result in the transaction that reports it, when its task is free
+   * (`worker.orchestrate_results`, default true); else the orchestrators take every result.
+   */
+  orchestrateResults?: boolean;
+  /** Told what the worker's own orchestrations did (telemetry, as for an orchestrator). */
+  orchestrationObserver?: OrchestrationObserver;
 }
 
 /** A running worker. */
@@ -41,9 +50,15 @@ export interface Worker {
 export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const id = options.id ?? `worker-${hostname()}-${process.pid}`;
   const queue = new PgmqClient(options.db);
+  const { orchestrationObserver } = options;
   const deps = {
     workerId: id,
-    report: createReporter(options.db),
+    report: createReporter(options.db, {
+      orchestrate: options.orchestrateResults ?? true,
+      ...(orchestrationObserver
+        ? { onOrchestrated: (outcome: ItemOutcome) => tellObserver(orchestrationObserver, outcome) }
+        : {}),
+    }),
     handlers: options.handlers,
     events: options.events,
     ...(options.observer ? { observer: options.observer } : {}),

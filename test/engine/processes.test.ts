@@ -68,8 +68,12 @@ describe('workflows as separate processes on the real server', { timeout: 300_00
   });
 
   const orchestrator = (): TaskerProcess => spawnTasker(['orchestrator'], env);
-  const worker = (namespace: string, handlers: string): TaskerProcess =>
-    spawnTasker(['worker', '--namespace', namespace, '--handlers', handlers], env);
+  const worker = (
+    namespace: string,
+    handlers: string,
+    extraEnv: Record<string, string> = {},
+  ): TaskerProcess =>
+    spawnTasker(['worker', '--namespace', namespace, '--handlers', handlers], { ...env, ...extraEnv });
   const ready = (...processes: TaskerProcess[]): Promise<void[]> =>
     Promise.all(processes.map((each) => each.waitForOutput(/running; SIGTERM/)));
 
@@ -212,73 +216,91 @@ describe('workflows as separate processes on the real server', { timeout: 300_00
     expect(history[3]!.metadata).toMatchObject({ attempt: 1, lost: true });
   });
 
-  it('completes 200 tasks with two orchestrators and two workers, without duplicate transitions', async () => {
-    const processes = [
-      orchestrator(),
-      orchestrator(),
-      worker('dag_examples', DAG_HANDLERS),
-      worker('dag_examples', DAG_HANDLERS),
-    ];
-    await ready(...processes);
-    const numbers = Array.from({ length: 200 }, (_, i) => 2 * ((i % 5) + 1));
-    const taskUuids: string[] = [];
-    for (let i = 0; i < numbers.length; i += 20) {
-      const batch = numbers.slice(i, i + 20);
-      taskUuids.push(
-        ...(await Promise.all(
-          batch.map((n) => create('dag_examples', 'linear_workflow', { even_number: n })),
-        )),
-      );
-    }
-    await eventually(
-      'all 200 tasks to finish',
-      async () => {
-        const { rows } = await testDb.db.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM tasker.tasks
-            WHERE status IN ('complete', 'error', 'cancelled', 'resolved_manually')`,
+  // Workers orchestrate the results of tasks nobody else holds (worker.orchestrate_results);
+  // with it off, every result goes through the orchestrators' queue.
+  it.each([
+    { mode: 'workers orchestrating results', orchestrateResults: 'true' },
+    { mode: 'every result through the orchestrators', orchestrateResults: 'false' },
+  ])(
+    'completes 200 tasks with two orchestrators and two workers, without duplicate transitions ($mode)',
+    async ({ orchestrateResults }) => {
+      const workerEnv = { TASKER__WORKER__ORCHESTRATE_RESULTS: orchestrateResults };
+      const processes = [
+        orchestrator(),
+        orchestrator(),
+        worker('dag_examples', DAG_HANDLERS, workerEnv),
+        worker('dag_examples', DAG_HANDLERS, workerEnv),
+      ];
+      await ready(...processes);
+      const numbers = Array.from({ length: 200 }, (_, i) => 2 * ((i % 5) + 1));
+      const taskUuids: string[] = [];
+      for (let i = 0; i < numbers.length; i += 20) {
+        const batch = numbers.slice(i, i + 20);
+        taskUuids.push(
+          ...(await Promise.all(
+            batch.map((n) => create('dag_examples', 'linear_workflow', { even_number: n })),
+          )),
         );
-        return rows[0]!.n === taskUuids.length ? true : undefined;
-      },
-      240_000,
-      500,
-    );
+      }
+      await eventually(
+        'all 200 tasks to finish',
+        async () => {
+          const { rows } = await testDb.db.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM tasker.tasks
+            WHERE status IN ('complete', 'error', 'cancelled', 'resolved_manually')`,
+          );
+          return rows[0]!.n === taskUuids.length ? true : undefined;
+        },
+        240_000,
+        500,
+      );
 
-    const { rows: results } = await testDb.db.query<{
-      task_uuid: string;
-      status: string;
-      n: number;
-      value: string;
-    }>(
-      `SELECT t.task_uuid, t.status, (t.context->>'even_number')::int AS n, s.result->>'value' AS value
+      const { rows: results } = await testDb.db.query<{
+        task_uuid: string;
+        status: string;
+        n: number;
+        value: string;
+      }>(
+        `SELECT t.task_uuid, t.status, (t.context->>'even_number')::int AS n, s.result->>'value' AS value
          FROM tasker.tasks t JOIN tasker.workflow_steps s ON s.task_uuid = t.task_uuid AND s.name = 'linear_step_4'`,
-    );
-    expect(results).toHaveLength(200);
-    for (const row of results) {
-      expect([row.status, row.value]).toEqual(['complete', (BigInt(row.n) ** 16n).toString()]);
-    }
+      );
+      expect(results).toHaveLength(200);
+      for (const row of results) {
+        expect([row.status, row.value]).toEqual(['complete', (BigInt(row.n) ** 16n).toString()]);
+      }
 
-    const { tasks, steps } = await expectConsistentHistories(testDb.db, taskUuids);
-    for (const [taskUuid, history] of tasks)
-      expect([taskUuid, statesOf(history)]).toEqual([taskUuid, LINEAR_TASK_CHAIN]);
-    expect(steps.size).toBe(800);
-    for (const [key, history] of steps) expect([key, statesOf(history)]).toEqual([key, STEP_CHAIN]);
+      const { tasks, steps } = await expectConsistentHistories(testDb.db, taskUuids);
+      for (const [taskUuid, history] of tasks)
+        expect([taskUuid, statesOf(history)]).toEqual([taskUuid, LINEAR_TASK_CHAIN]);
+      expect(steps.size).toBe(800);
+      for (const [key, history] of steps) expect([key, statesOf(history)]).toEqual([key, STEP_CHAIN]);
 
-    const { rows: attempts } = await testDb.db.query<{ outcome: string; attempt: number; n: number }>(
-      'SELECT outcome, attempt, count(*)::int AS n FROM tasker.step_attempts GROUP BY outcome, attempt',
-    );
-    expect(attempts).toEqual([{ outcome: 'success', attempt: 1, n: 800 }]);
-    expect(await stepsWithoutOneSuccess(taskUuids)).toEqual([]);
-    // Every message was sent once and consumed: no step attempt was enqueued twice.
-    const { rows: queues } = await testDb.db.query(
-      `SELECT (SELECT count(*) FROM pgmq.a_orchestration_task_requests)::int AS requests,
+      const { rows: attempts } = await testDb.db.query<{ outcome: string; attempt: number; n: number }>(
+        'SELECT outcome, attempt, count(*)::int AS n FROM tasker.step_attempts GROUP BY outcome, attempt',
+      );
+      expect(attempts).toEqual([{ outcome: 'success', attempt: 1, n: 800 }]);
+      expect(await stepsWithoutOneSuccess(taskUuids)).toEqual([]);
+      // Every message was sent once and consumed: no step attempt was enqueued twice. A result
+      // went through the orchestrators' queue unless its worker orchestrated it.
+      const { rows: queues } = await testDb.db.query<{
+        requests: number;
+        steps: number;
+        results: number;
+        unconsumed: number;
+      }>(
+        `SELECT (SELECT count(*) FROM pgmq.a_orchestration_task_requests)::int AS requests,
               (SELECT count(*) FROM pgmq.a_worker_dag_examples_queue)::int AS steps,
               (SELECT count(*) FROM pgmq.a_orchestration_step_results)::int AS results,
               (SELECT count(*) FROM pgmq.q_orchestration_task_requests)::int
                 + (SELECT count(*) FROM pgmq.q_worker_dag_examples_queue)::int
                 + (SELECT count(*) FROM pgmq.q_orchestration_step_results)::int AS unconsumed`,
-    );
-    expect(queues).toEqual([{ requests: 200, steps: 800, results: 800, unconsumed: 0 }]);
-  });
+      );
+      const { results: queued, ...rest } = queues[0]!;
+      expect(rest).toEqual({ requests: 200, steps: 800, unconsumed: 0 });
+      if (orchestrateResults === 'false') expect(queued).toBe(800);
+      else expect(queued).toBeLessThan(800);
+    },
+  );
 
   it('finishes the step in hand and exits 0 on SIGTERM', async () => {
     const stopping = worker('engine_test', ENGINE_HANDLERS);

@@ -108,10 +108,12 @@ describe('telemetry of separate orchestrator and worker processes', { timeout: 3
     const processes: TaskerProcess[] = [
       spawnTasker(['orchestrator'], env('tasker-orchestrator', ports.a, 'http/json')),
       spawnTasker(['orchestrator'], env('tasker-orchestrator', ports.b, 'http/json')),
-      spawnTasker(
-        ['worker', '--namespace', NS, '--handlers', 'test/fixtures/telemetry/handlers.ts'],
-        env('tasker-worker', ports.worker),
-      ),
+      // Results go to the orchestrators, whose counting and task spans this test is about (a worker
+      // orchestrating its own results reports to the same observer: engine-telemetry.test.ts).
+      spawnTasker(['worker', '--namespace', NS, '--handlers', 'test/fixtures/telemetry/handlers.ts'], {
+        ...env('tasker-worker', ports.worker),
+        TASKER__WORKER__ORCHESTRATE_RESULTS: 'false',
+      }),
     ];
     await Promise.all(processes.map((each) => each.waitForOutput(/running; SIGTERM/)));
 

@@ -1,0 +1,200 @@
+/**
+ * Workers' reports (migration 0010). Claim tokens: a worker's claim commits without waiting for
+ * its WAL flush, so a server crash can undo it after the handler started; the step is then
+ * claimed again with the same attempt number, and the report of the undone claim must not be
+ * taken for the new one's (the crash is simulated by restoring, in SQL, what the claim had
+ * changed). Orchestration by the reporting worker: a result is orchestrated in the report's
+ * transaction when its task is free, else it goes to the orchestrators' queue.
+ */
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createTask } from '../../src/api/tasks.js';
+import type { Database, Queryable } from '../../src/db/database.js';
+import { workerQueue } from '../../src/engine/queues.js';
+import { orchestrate, type ItemOutcome } from '../../src/orchestration/orchestrate.js';
+import { loadTemplates } from '../../src/templates/load.js';
+import type { TemplateRegistry } from '../../src/templates/registry.js';
+import { readAndClaimSteps, type ClaimedStep } from '../../src/worker/step-claim.js';
+import { createReporter } from '../../src/worker/step-report.js';
+import type { AttemptEvents } from '../../src/worker/step-events.js';
+import {
+  createTestDatabase,
+  DATABASE_KINDS,
+  keepDatabaseOnFailure,
+  type TestDatabase,
+} from '../helpers/databases.js';
+import { ROOT } from './support/processes.js';
+
+const NO_EVENTS: AttemptEvents = {
+  seal: () => undefined,
+  publish: () => undefined,
+  persists: () => false,
+  persist: () => Promise.resolve(),
+  release: () => undefined,
+};
+
+/** What the claim of `step` wrote, taken back as a crash before its WAL flush would. */
+async function undoClaim(db: Queryable, queue: string, step: ClaimedStep, msgId: number): Promise<void> {
+  await db.query('DELETE FROM tasker.step_attempts WHERE step_uuid = $1', [step.step_uuid]);
+  await db.query(`DELETE FROM tasker.step_transitions WHERE step_uuid = $1 AND to_state = 'in_progress'`, [
+    step.step_uuid,
+  ]);
+  await db.query(
+    `UPDATE tasker.step_transitions SET most_recent = true WHERE step_uuid = $1 AND to_state = 'enqueued'`,
+    [step.step_uuid],
+  );
+  await db.query(
+    `UPDATE tasker.workflow_steps SET state = 'enqueued', attempts = attempts - 1 WHERE step_uuid = $1`,
+    [step.step_uuid],
+  );
+  await db.query(
+    `UPDATE pgmq.q_${queue} SET vt = clock_timestamp(), read_ct = read_ct - 1 WHERE msg_id = $1`,
+    [msgId],
+  );
+}
+
+let templates: TemplateRegistry;
+beforeAll(async () => {
+  templates = await loadTemplates([path.join(ROOT, 'examples/dags/templates')]);
+});
+
+describe.each(DATABASE_KINDS)('worker reports on %s', (kind) => {
+  let testDb: TestDatabase | undefined;
+  beforeAll(async () => {
+    testDb = await createTestDatabase(kind);
+  });
+  afterAll(() => testDb?.dispose());
+  beforeEach(keepDatabaseOnFailure);
+
+  it('orchestrate a result at once when its task is free', async () => {
+    const { db } = testDb!;
+    const { taskUuid, queue, claimed } = await startAndClaim(db);
+    const outcomes: ItemOutcome[] = [];
+    const report = createReporter(db, {
+      orchestrate: true,
+      onOrchestrated: (outcome) => outcomes.push(outcome),
+    });
+    expect(
+      await report({
+        step: claimed.step,
+        outcome: { ok: true, result: 4 },
+        queue,
+        msgId: claimed.msgId,
+        events: NO_EVENTS,
+      }),
+    ).toBe(true);
+
+    expect(outcomes).toHaveLength(1);
+    expect(outcomes[0]).toMatchObject({
+      kind: 'result',
+      taskUuid,
+      result: {
+        stepName: 'linear_step_1',
+        stepState: 'complete',
+        evaluation: { enqueued: ['linear_step_2'] },
+      },
+    });
+    expect(await statesOf(db, taskUuid)).toEqual(['complete', 'enqueued', 'pending', 'pending']);
+    expect(await queuedResults(db)).toBe(0);
+  });
+
+  it('refuse the report of a claim a crash undid, and take the new claim’s', async () => {
+    const { db } = testDb!;
+    const { queue, claimed: first } = await startAndClaim(db);
+    await undoClaim(db, queue, first.step, first.msgId);
+    const second = await claimNext(db, queue);
+    expect(second.step.attempt).toBe(first.step.attempt);
+    expect(second.step.claim_id).not.toBe(first.step.claim_id);
+
+    const report = createReporter(db);
+    const reportOf = (step: ClaimedStep, msgId: number, result: number) =>
+      report({ step, outcome: { ok: true, result }, queue, msgId, events: NO_EVENTS });
+    expect(await reportOf(first.step, first.msgId, 1)).toBe(false);
+    expect(await reportOf(second.step, second.msgId, 2)).toBe(true);
+
+    const { rows } = await db.query<{ state: string; result: unknown; outcome: string }>(
+      `SELECT s.state, s.result, a.outcome FROM tasker.workflow_steps s
+         JOIN tasker.step_attempts a ON a.step_uuid = s.step_uuid AND a.attempt = s.attempts
+        WHERE s.step_uuid = $1`,
+      [second.step.step_uuid],
+    );
+    expect(rows).toEqual([{ state: 'enqueued_for_orchestration', result: 2, outcome: 'success' }]);
+  });
+});
+
+/** Creates a linear task, enqueues its first step and claims it. */
+async function startAndClaim(db: Database) {
+  const template = templates.get('dag_examples', 'linear_workflow');
+  const queue = workerQueue(template.namespace);
+  const { taskUuid } = await createTask(db, { template, context: { even_number: 2 } });
+  await orchestrate(db, [{ kind: 'initialize', taskUuid }]);
+  return { taskUuid, queue, claimed: await claimNext(db, queue) };
+}
+
+/** Reads and claims the next step message of `queue`. */
+async function claimNext(db: Database, queue: string) {
+  const [message] = await readAndClaimSteps(db, queue, 10, 30, 'worker-a');
+  if (message?.message.outcome !== 'claimed') throw new Error('expected a claimed step');
+  return { step: message.message.step, msgId: message.msgId };
+}
+
+async function statesOf(db: Queryable, taskUuid: string): Promise<string[]> {
+  const { rows } = await db.query<{ state: string }>(
+    'SELECT state FROM tasker.workflow_steps WHERE task_uuid = $1 ORDER BY position',
+    [taskUuid],
+  );
+  return rows.map((row) => row.state);
+}
+
+async function queuedResults(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM pgmq.q_orchestration_step_results',
+  );
+  return rows[0]!.n;
+}
+
+describe('worker reports on postgres, with the task held elsewhere', () => {
+  let testDb: TestDatabase | undefined;
+  let holder: pg.Client | undefined;
+  beforeAll(async () => {
+    testDb = await createTestDatabase('postgres');
+    holder = new pg.Client({ connectionString: testDb.url });
+    await holder.connect();
+  });
+  afterAll(async () => {
+    await holder?.end();
+    await testDb?.dispose();
+  });
+  beforeEach(keepDatabaseOnFailure);
+
+  it('leave the result to the orchestrators instead of waiting for the task', async () => {
+    const { db } = testDb!;
+    const { taskUuid, queue, claimed } = await startAndClaim(db);
+    await holder!.query('BEGIN');
+    await holder!.query('SELECT 1 FROM tasker.tasks WHERE task_uuid = $1 FOR UPDATE', [taskUuid]);
+    const outcomes: ItemOutcome[] = [];
+    const report = createReporter(db, {
+      orchestrate: true,
+      onOrchestrated: (outcome) => outcomes.push(outcome),
+    });
+    const reported = await report({
+      step: claimed.step,
+      outcome: { ok: true, result: 4 },
+      queue,
+      msgId: claimed.msgId,
+      events: NO_EVENTS,
+    });
+    await holder!.query('ROLLBACK');
+
+    expect(reported).toBe(true);
+    expect(outcomes).toEqual([undefined]);
+    expect(await statesOf(db, taskUuid)).toEqual([
+      'enqueued_for_orchestration',
+      'pending',
+      'pending',
+      'pending',
+    ]);
+    expect(await queuedResults(db)).toBe(1);
+  });
+});
