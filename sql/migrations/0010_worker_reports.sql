@@ -31,7 +31,8 @@ BEGIN
 END;
 $$;
 
--- As in 0006, returning the claim's token with the step, and moving the step with one UPDATE.
+-- As in 0006, returning the claim's token with the step, and moving the step with one UPDATE
+-- (a lost attempt's too).
 CREATE OR REPLACE FUNCTION tasker.claim_step(p_step uuid, p_worker text, p_queue text, p_msg_id bigint)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
@@ -58,9 +59,11 @@ BEGIN
       'permanent', false);
     UPDATE tasker.step_attempts SET outcome = 'lost', error = lost_error, finished_at = now()
      WHERE step_uuid = p_step AND attempt = s.attempts AND outcome = 'running';
-    UPDATE tasker.workflow_steps SET error = lost_error WHERE step_uuid = p_step;
-    PERFORM tasker.transition_step(p_step, 'in_progress', 'enqueued_as_error_for_orchestration',
-                                   jsonb_build_object('attempt', s.attempts, 'lost', true));
+    UPDATE tasker.workflow_steps
+       SET error = lost_error, state = 'enqueued_as_error_for_orchestration', updated_at = now()
+     WHERE step_uuid = p_step;
+    PERFORM tasker.record_step_transition(p_step, s.task_uuid, 'in_progress', 'enqueued_as_error_for_orchestration',
+                                          jsonb_build_object('attempt', s.attempts, 'lost', true));
     PERFORM tasker.send__orchestration_step_results(ARRAY[
       jsonb_build_object('task_uuid', s.task_uuid, 'step_uuid', p_step, 'attempt', s.attempts)], NULL);
     PERFORM pgmq.archive(p_queue, p_msg_id);
@@ -150,7 +153,7 @@ RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
   r jsonb;
   owner uuid;
-  n integer := 0;
+  n integer;
   reported boolean[] := '{}';
   items jsonb := '[]';
   positions integer[] := '{}';
@@ -159,14 +162,16 @@ DECLARE
   queued jsonb[] := '{}';
   worker_queue text;
 BEGIN
-  FOR r IN SELECT * FROM jsonb_array_elements(p_reports) LOOP
-    n := n + 1;
+  reported := array_fill(false, ARRAY[jsonb_array_length(p_reports)]);
+  outcomes := coalesce((SELECT jsonb_agg(NULL::jsonb) FROM jsonb_array_elements(p_reports)), '[]');
+  -- Steps are locked in uuid order, as an operator's cancel locks them: no deadlock between the two.
+  FOR r, n IN SELECT e, ord FROM jsonb_array_elements(p_reports) WITH ORDINALITY AS x(e, ord)
+               ORDER BY e->>'step_uuid' LOOP
     owner := tasker.report_attempt(
       (r->>'step_uuid')::uuid, (r->>'attempt')::integer, (r->>'claim_id')::uuid, (r->>'ok')::boolean,
       CASE WHEN (r->>'ok')::boolean THEN coalesce(r->'result', 'null'::jsonb) END,
       CASE WHEN (r->>'ok')::boolean THEN NULL ELSE r->'error' END);
-    reported := reported || (owner IS NOT NULL);
-    outcomes := outcomes || jsonb_build_array(NULL);
+    reported[n] := owner IS NOT NULL;
     IF owner IS NOT NULL THEN
       items := items || jsonb_build_array(jsonb_build_object(
         'kind', 'result', 'task_uuid', owner, 'step_uuid', r->>'step_uuid', 'attempt', (r->>'attempt')::integer));
@@ -174,6 +179,9 @@ BEGIN
     END IF;
   END LOOP;
   IF p_orchestrate AND jsonb_array_length(items) > 0 THEN
+    -- The orchestration's history gets a time of its own, taken once it holds its tasks
+    -- (tasker.transition_time, 0009): the reports' time was taken before.
+    PERFORM set_config('tasker.transition_time', '', true);
     orchestrated := tasker.orchestrate(items, true, NULL, '{}');
   END IF;
   FOR i IN 0 .. jsonb_array_length(items) - 1 LOOP

@@ -35,8 +35,11 @@ export async function cancelTask(db: Database, taskUuid: string, info: ManualAct
     const metadata = { manual: true, ...info };
     // Locked before any history is written: a worker reporting one of them waits for the cancel
     // (and finds its step cancelled) instead of moving it between this read and its transition.
+    // In uuid order, as workers lock the steps they report (tasker.report_attempts).
     const steps = await tx.query<{ step_uuid: string; state: StepState }>(
-      'SELECT step_uuid, state FROM tasker.workflow_steps WHERE task_uuid = $1 ORDER BY position FOR UPDATE',
+      `SELECT step_uuid, state FROM (
+         SELECT step_uuid, state, position FROM tasker.workflow_steps WHERE task_uuid = $1 ORDER BY step_uuid FOR UPDATE
+       ) AS locked ORDER BY position`,
       [taskUuid],
     );
     for (const step of steps.rows) {

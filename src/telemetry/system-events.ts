@@ -342,7 +342,7 @@ export const SYSTEM_EVENTS: readonly SystemEventDefinition[] = [
     purpose: 'Worker results received',
     telemetry: [
       taskEvent(
-        'task → evaluating_results because an orchestrator accepted step results: one event per result accepted in that transaction',
+        'task → evaluating_results because step results were accepted (by an orchestrator, or by the worker that reported them): one event per result accepted in that transaction',
         [...STEP, ATTR.stepAttempt, ATTR.stepState],
       ),
     ],
@@ -457,7 +457,7 @@ export const SYSTEM_EVENTS: readonly SystemEventDefinition[] = [
       {
         kind: 'counter',
         metric: 'stepCompletions',
-        when: 'an orchestrator accepted the result (step → complete)',
+        when: 'the result was accepted, by an orchestrator or the reporting worker (step → complete)',
         emittedAt: RESULT_OBSERVER,
       },
     ],
@@ -477,7 +477,7 @@ export const SYSTEM_EVENTS: readonly SystemEventDefinition[] = [
       {
         kind: 'counter',
         metric: 'stepFailures',
-        when: 'an orchestrator accepted a failed attempt (step → waiting_for_retry or → error)',
+        when: 'a failed attempt was accepted, by an orchestrator or the reporting worker (step → waiting_for_retry or → error)',
         emittedAt: RESULT_OBSERVER,
       },
     ],
@@ -488,7 +488,7 @@ export const SYSTEM_EVENTS: readonly SystemEventDefinition[] = [
     group: 'step',
     purpose: 'Step retry queued',
     telemetry: [
-      taskEvent('step → waiting_for_retry (the orchestrator scheduled a retry of the failed attempt)', [
+      taskEvent('step → waiting_for_retry (a retry of the failed attempt was scheduled)', [
         ...STEP,
         ATTR.stepAttempt,
       ]),
@@ -567,9 +567,7 @@ export const SYSTEM_EVENTS: readonly SystemEventDefinition[] = [
     name: WORKFLOW_STEP_COMPLETED,
     group: 'workflow',
     purpose: 'Single step done',
-    telemetry: [
-      taskEvent('step → complete (an orchestrator accepted its result)', [...STEP, ATTR.stepAttempt]),
-    ],
+    telemetry: [taskEvent('step → complete (its result was accepted)', [...STEP, ATTR.stepAttempt])],
   },
   {
     constant: 'WORKFLOW_STEP_FAILED',

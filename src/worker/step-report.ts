@@ -1,5 +1,6 @@
 import type { Database, Queryable } from '../db/database.js';
 import { GroupCommit } from '../db/group-commit.js';
+import { logger } from '../logging/logger.js';
 import { parseOutcome, type ItemOutcome, type RawOutcome } from '../orchestration/orchestrate.js';
 import type { ClaimedStep } from './step-claim.js';
 import type { AttemptEvents } from './step-events.js';
@@ -75,7 +76,13 @@ export function createReporter(db: Database, options: ReporterOptions = {}): Rep
     };
     const needsTransaction = reports.some((report) => report.events.persists(report.outcome.ok));
     const written = await (needsTransaction ? db.transaction(write) : write(db));
-    if (options.onOrchestrated) for (const raw of written.outcomes) options.onOrchestrated(parseOutcome(raw));
+    // After the commit, and never a reason to report again: the results are recorded.
+    try {
+      if (options.onOrchestrated)
+        for (const raw of written.outcomes) options.onOrchestrated(parseOutcome(raw));
+    } catch (error) {
+      logger.warn({ err: error }, 'observer of a worker orchestration failed');
+    }
     return written.reported;
   });
   return (report) => group.submit(report);

@@ -129,12 +129,16 @@ async function startAndClaim(db: Database) {
   const queue = workerQueue(template.namespace);
   const { taskUuid } = await createTask(db, { template, context: { even_number: 2 } });
   await orchestrate(db, [{ kind: 'initialize', taskUuid }]);
-  return { taskUuid, queue, claimed: await claimNext(db, queue) };
+  // Other tests' tasks may have steps waiting in the same queue: claim until this task's.
+  for (;;) {
+    const claimed = await claimNext(db, queue);
+    if (claimed.step.task_uuid === taskUuid) return { taskUuid, queue, claimed };
+  }
 }
 
 /** Reads and claims the next step message of `queue`. */
 async function claimNext(db: Database, queue: string) {
-  const [message] = await readAndClaimSteps(db, queue, 10, 30, 'worker-a');
+  const [message] = await readAndClaimSteps(db, queue, 1, 30, 'worker-a');
   if (message?.message.outcome !== 'claimed') throw new Error('expected a claimed step');
   return { step: message.message.step, msgId: message.msgId };
 }
@@ -168,6 +172,44 @@ describe('worker reports on postgres, with the task held elsewhere', () => {
   });
   beforeEach(keepDatabaseOnFailure);
 
+  it('stamp the orchestration after its locks, not with the time of the reports before it', async () => {
+    const { db } = testDb!;
+    const first = await startAndClaim(db);
+    const second = await startAndClaim(db);
+    const payload = [first, second].map(({ claimed, queue }) => ({
+      step_uuid: claimed.step.step_uuid,
+      attempt: claimed.step.attempt,
+      claim_id: claimed.step.claim_id,
+      ok: true,
+      result: 4,
+      error: null,
+      queue,
+      msg_id: claimed.msgId,
+    }));
+    // The reports' statement records the first step, then waits for the second one's row…
+    await holder!.query('BEGIN');
+    await holder!.query('SELECT 1 FROM tasker.workflow_steps WHERE step_uuid = $1 FOR UPDATE', [
+      second.claimed.step.step_uuid,
+    ]);
+    const reporting = db.query('SELECT tasker.report_attempts($1::jsonb, true)', [JSON.stringify(payload)]);
+    await waitForLockWait(db);
+    // …while another transaction writes the first task's history and commits.
+    await db.query(`SELECT tasker.transition_task($1, 'steps_in_process', 'steps_in_process', '{}')`, [
+      first.taskUuid,
+    ]);
+    await holder!.query('ROLLBACK');
+    await reporting;
+
+    const { rows } = await db.query<{ to_state: string; at: string }>(
+      `SELECT to_state, (extract(epoch FROM created_at) * 1e6)::bigint::text AS at
+         FROM tasker.task_transitions WHERE task_uuid = $1 ORDER BY sort_key`,
+      [first.taskUuid],
+    );
+    expect(rows.map((row) => row.to_state)).toContain('enqueuing_steps');
+    const times = rows.map((row) => BigInt(row.at));
+    expect(times).toEqual([...times].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+  });
+
   it('leave the result to the orchestrators instead of waiting for the task', async () => {
     const { db } = testDb!;
     const { taskUuid, queue, claimed } = await startAndClaim(db);
@@ -198,3 +240,17 @@ describe('worker reports on postgres, with the task held elsewhere', () => {
     expect(await queuedResults(db)).toBe(1);
   });
 });
+
+/** Resolves once some backend of the test database waits for a row lock. */
+async function waitForLockWait(db: Queryable): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const { rows } = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND cardinality(pg_blocking_pids(pid)) > 0`,
+    );
+    if (rows[0]!.n > 0) return;
+    if (Date.now() > deadline) throw new Error('no statement ever waited for a lock');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
