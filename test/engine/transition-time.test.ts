@@ -8,7 +8,6 @@ import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cancelTask } from '../../src/api/manual-actions.js';
 import { createTask } from '../../src/api/tasks.js';
-import type { Queryable } from '../../src/db/database.js';
 import { loadTemplates } from '../../src/templates/load.js';
 import type { TemplateRegistry } from '../../src/templates/registry.js';
 import {
@@ -17,6 +16,7 @@ import {
   keepDatabaseOnFailure,
   type TestDatabase,
 } from '../helpers/databases.js';
+import { waitForLockWait } from './support/history.js';
 import { ROOT } from './support/processes.js';
 
 interface TransitionRow {
@@ -120,7 +120,7 @@ describe('transition times on postgres, with two writers', () => {
     await holder.query(LOCK, [taskUuid]);
     const earlyPid = (await early.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
     const waited = early.query(LOCK, [taskUuid]);
-    await waitUntilBlocked(testDb!.db, earlyPid);
+    await waitForLockWait(testDb!.db, earlyPid);
     await holder.query(MOVE, [taskUuid, 'pending', 'initializing']);
     await holder.query('COMMIT');
     await waited;
@@ -133,17 +133,3 @@ describe('transition times on postgres, with two writers', () => {
     expect(late! > held!).toBe(true);
   });
 });
-
-/** Resolves once backend `pid` is waiting for another's lock; polled outside the test's transactions. */
-async function waitUntilBlocked(db: Queryable, pid: number): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const { rows } = await db.query<{ blocked: boolean }>(
-      'SELECT cardinality(pg_blocking_pids($1)) > 0 AS blocked',
-      [pid],
-    );
-    if (rows[0]?.blocked) return;
-    if (Date.now() > deadline) throw new Error(`backend ${pid} never waited for the task's lock`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

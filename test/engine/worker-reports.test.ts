@@ -24,6 +24,7 @@ import {
   keepDatabaseOnFailure,
   type TestDatabase,
 } from '../helpers/databases.js';
+import { waitForLockWait } from './support/history.js';
 import { ROOT } from './support/processes.js';
 
 const NO_EVENTS: AttemptEvents = {
@@ -240,17 +241,3 @@ describe('worker reports on postgres, with the task held elsewhere', () => {
     expect(await queuedResults(db)).toBe(1);
   });
 });
-
-/** Resolves once some backend of the test database waits for a row lock. */
-async function waitForLockWait(db: Queryable): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const { rows } = await db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM pg_stat_activity
-        WHERE datname = current_database() AND cardinality(pg_blocking_pids(pid)) > 0`,
-    );
-    if (rows[0]!.n > 0) return;
-    if (Date.now() > deadline) throw new Error('no statement ever waited for a lock');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

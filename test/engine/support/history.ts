@@ -165,3 +165,24 @@ export async function eventually<T>(
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+/**
+ * Resolves once a backend of the test database waits for another's lock: backend `pid` when
+ * given, else any. Polled through `db`, outside the transactions of the test.
+ */
+export async function waitForLockWait(db: Queryable, pid?: number): Promise<void> {
+  await eventually(
+    pid === undefined ? 'a statement to wait for a lock' : `backend ${pid} to wait for a lock`,
+    async () => {
+      const { rows } = await db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND ($1::int IS NULL OR pid = $1)
+            AND cardinality(pg_blocking_pids(pid)) > 0`,
+        [pid ?? null],
+      );
+      return rows[0]!.n > 0 ? true : undefined;
+    },
+    10_000,
+    10,
+  );
+}
