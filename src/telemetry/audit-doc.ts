@@ -225,8 +225,9 @@ ${spanTree()}
 
 Events of one transaction share a timestamp (\`tasker.transition_time()\`: the moment the
 transaction first writes history, after any wait for the task's lock, so transactions that
-take turns on a task are stamped in the order they wrote) and appear in the engine's logical order: creation, steps settled, the task's moves up to
-\`enqueuing_steps\`, steps enqueued, then the task's other moves. Step events of the task span
+take turns on a task are stamped in the order they wrote) and appear in the engine's logical
+order: creation, steps settled, the task's moves up to \`enqueuing_steps\`, steps enqueued,
+then the task's other moves. Step events of the task span
 name the step (\`tasker.step.name\`, unique within a task); its uuid is on its \`step.execution\`
 spans. Step spans use the worker's clock and task spans the database server's: keep the hosts'
 clocks synchronised (NTP) for the two to line up.
