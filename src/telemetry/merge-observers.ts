@@ -1,6 +1,7 @@
 /**
  * Combines observers made of optional hook methods (OrchestrationObserver, StepObserver) into
- * one that calls each in turn, so telemetry and a caller's own observer can both listen.
+ * one that calls each in turn, so telemetry and a caller's own observer can both listen. A hook
+ * that answers (StepObserver.traceParent) answers with the first observer's defined answer.
  */
 export function mergeObservers<T extends object>(...observers: ReadonlyArray<T | undefined>): T | undefined {
   const present = observers.filter((observer): observer is T => observer !== undefined);
@@ -14,10 +15,15 @@ export function mergeObservers<T extends object>(...observers: ReadonlyArray<T |
       hooks.set(name, list);
     }
   }
-  const merged: Record<string, (...args: unknown[]) => void> = {};
+  const merged: Record<string, (...args: unknown[]) => unknown> = {};
   for (const [name, list] of hooks) {
     merged[name] = (...args) => {
-      for (const hook of list) hook(...args);
+      let answer: unknown;
+      for (const hook of list) {
+        const result = hook(...args);
+        if (answer === undefined) answer = result;
+      }
+      return answer;
     };
   }
   return merged as T;

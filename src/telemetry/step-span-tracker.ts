@@ -17,7 +17,7 @@ import type { AttemptOutcome } from '../worker/step-report.js';
 import { ATTR, MESSAGING_SYSTEM } from './attributes.js';
 import { METRICS } from './metric-catalog.js';
 import { STEP_BEFORE_HANDLE, STEP_HANDLE, STEP_RESULT_SUBMITTED, STEP_SPAN } from './system-events.js';
-import { parseTraceParent } from './trace-context.js';
+import { formatTraceParent, parseTraceParent } from './trace-context.js';
 
 /** One attempt in this worker: its span and when its handler started. */
 interface Attempt {
@@ -92,6 +92,13 @@ export function createStepSpanTracker(tracer: Tracer, meter: Meter): StepSpanTra
       }
       const span = tracer.startSpan(STEP_SPAN, { kind: SpanKind.CONSUMER, attributes }, context);
       attempts.set(key(step), { span });
+    },
+
+    traceParent(step) {
+      const span = attempts.get(key(step))?.span;
+      if (!span) return undefined;
+      const { traceId, spanId, traceFlags } = span.spanContext();
+      return formatTraceParent({ traceId, spanId, sampled: (traceFlags & TraceFlags.SAMPLED) !== 0 });
     },
 
     beforeHandle(step) {

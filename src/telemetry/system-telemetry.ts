@@ -140,6 +140,7 @@ export function createSystemTelemetry(options: SystemTelemetryOptions): SystemTe
     beforeHandle: (step) => tracker.beforeHandle?.(step),
     afterHandle: (step, outcome) => tracker.afterHandle?.(step, outcome),
     attemptFinished: (step, outcome, reported) => tracker.attemptFinished?.(step, outcome, reported),
+    traceParent: (step) => tracker.traceParent?.(step),
   };
 
   async function flush(): Promise<void> {

@@ -6,7 +6,8 @@ import type { ClaimedStep } from './step-claim.js';
  * the handler runs, persisted with the attempt's result, released after it commits.
  */
 export interface StepEventPublisher {
-  begin(step: ClaimedStep): Promise<AttemptEvents>;
+  /** `trace`: the W3C trace context (`traceparent`) the attempt's persisted events carry. */
+  begin(step: ClaimedStep, trace?: { traceparent?: string }): Promise<AttemptEvents>;
 }
 
 /** The events of one attempt. */

@@ -28,6 +28,11 @@ export interface StepObserver {
   afterHandle?(step: ClaimedStep, outcome: AttemptOutcome): void;
   attemptFinished?(step: ClaimedStep, outcome: AttemptOutcome, reported: boolean): void;
   attemptLost?(stepName: string, attempt: number): void;
+  /**
+   * The W3C `traceparent` of the attempt's own span, if the observer records one: the trace
+   * context its domain events are published in. Asked after attemptStarted.
+   */
+  traceParent?(step: ClaimedStep): string | undefined;
 }
 
 /**
@@ -46,8 +51,11 @@ export async function executeClaimedStep(
     return;
   }
   const step = claim.step;
-  deps.observer?.attemptStarted?.(step, message.headers ?? {}, { queue: queueName, msgId: message.msgId });
-  const events = await deps.events.begin(step);
+  const headers = message.headers ?? {};
+  deps.observer?.attemptStarted?.(step, headers, { queue: queueName, msgId: message.msgId });
+  // Events continue the attempt's span when there is one, else the task's (the claim's header).
+  const traceparent = deps.observer?.traceParent?.(step) ?? headers.traceparent;
+  const events = await deps.events.begin(step, typeof traceparent === 'string' ? { traceparent } : {});
   const handler = deps.handlers.get(step.handler_callable);
   deps.observer?.beforeHandle?.(step);
   const outcome: AttemptOutcome = handler

@@ -12,5 +12,10 @@ export interface DeliveryContext {
   delivery: DeliveryMode;
   /** 1 for the first delivery to this subscriber. */
   attempt: number;
+  /**
+   * The W3C trace context the event was published in (the publishing attempt's `step.execution`
+   * span, or its task's span when the worker records no telemetry), to continue the trace from.
+   */
+  traceparent?: string;
   tx?: Queryable;
 }

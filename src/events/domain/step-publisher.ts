@@ -22,8 +22,6 @@ export interface StepEventPublisherOptions {
   /** `events.enabled`: when false, events are still validated but go nowhere. */
   enabled: boolean;
   metrics: DomainEventMetrics;
-  /** Extra headers for persisted events (trace context), per attempt. */
-  headersFor?: (step: ClaimedStep) => Record<string, unknown>;
 }
 
 interface CompiledDeclaration extends EventDeclaration {
@@ -90,7 +88,7 @@ export function createStepEventPublisher(options: StepEventPublisherOptions): St
   }
 
   return {
-    async begin(step: ClaimedStep): Promise<AttemptEvents> {
+    async begin(step: ClaimedStep, trace: { traceparent?: string } = {}): Promise<AttemptEvents> {
       const declared = await declarationsOf(step);
       const pending: PendingEvent[] = [];
       const releasedBy = (succeeded: boolean): PendingEvent[] =>
@@ -140,7 +138,7 @@ export function createStepEventPublisher(options: StepEventPublisherOptions): St
           const durable = releasedBy(succeeded).flatMap(({ event, declaration: { delivery } }) =>
             delivery === 'fire_and_forget' ? [] : [{ event, delivery }],
           );
-          await persistEvents(tx, step.namespace, durable, { headers: options.headersFor?.(step) ?? {} });
+          await persistEvents(tx, step.namespace, durable, { headers: trace });
         },
         release(succeeded: boolean): Promise<void> | undefined {
           const released = releasedBy(succeeded);

@@ -145,12 +145,16 @@ export async function startSubscriberConsumer(
     }
   }
 
-  const context = (message: QueueMessage<DomainEvent>, tx?: DeliveryContext['tx']): DeliveryContext => ({
-    subscriberId,
-    delivery: deliveryOf(message),
-    attempt: message.readCount,
-    ...(tx ? { tx } : {}),
-  });
+  const context = (message: QueueMessage<DomainEvent>, tx?: DeliveryContext['tx']): DeliveryContext => {
+    const { traceparent } = message.headers ?? {};
+    return {
+      subscriberId,
+      delivery: deliveryOf(message),
+      attempt: message.readCount,
+      ...(typeof traceparent === 'string' ? { traceparent } : {}),
+      ...(tx ? { tx } : {}),
+    };
+  };
 
   async function deliverDurable(messages: readonly QueueMessage<DomainEvent>[]): Promise<void> {
     const outcomes = await Promise.all(

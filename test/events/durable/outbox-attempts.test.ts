@@ -2,7 +2,8 @@
  * The transactional outbox through real workflows, in process (startEngine) on both databases:
  * events published by an attempt that then fails never reach the namespace queue nor a durable
  * subscriber, except those declared with `condition: failure` or `always`; a retried step
- * delivers only the events of its successful attempt.
+ * delivers only the events of its successful attempt. Persisted events carry the trace context
+ * they were published in, and subscribers receive it.
  */
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -38,6 +39,9 @@ interface Received {
   delivery: string;
   acknowledgedInTx: boolean;
 }
+
+/** Trace context of each delivery, by event id. */
+const traceparents = new Map<string, string | undefined>();
 
 /** Events of one task persisted to the namespace queue, live or archived (the router archives). */
 async function persistedFor(
@@ -79,6 +83,7 @@ describe.each(DATABASE_KINDS)('events of failed attempts on %s', { timeout: 180_
           delivery: ctx?.delivery ?? 'none',
           acknowledgedInTx: ctx?.tx !== undefined,
         });
+        traceparents.set(event.id, ctx?.traceparent);
       },
     };
     engine = await startEngine({
@@ -135,5 +140,23 @@ describe.each(DATABASE_KINDS)('events of failed attempts on %s', { timeout: 180_
         acknowledgedInTx: true,
       },
     ]);
+  });
+
+  it('stamps persisted events with the trace context of the attempt, passed on to subscribers', async () => {
+    const { taskUuid } = await run('retry_then_publish');
+    const { rows: tasks } = await testDb!.db.query<{ traceparent: string }>(
+      'SELECT traceparent FROM tasker.tasks WHERE task_uuid = $1',
+      [taskUuid],
+    );
+    const queue = domainEventsQueue(NS);
+    const { rows } = await testDb!.db.query<{ id: string; traceparent: string | null }>(
+      `SELECT message->>'id' AS id, headers->>'traceparent' AS traceparent FROM pgmq."a_${queue}"
+        WHERE message->'metadata'->>'task_uuid' = $1`,
+      [taskUuid],
+    );
+    // No telemetry in this engine: the attempt has no span of its own, so events join the task's.
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.traceparent).toBe(tasks[0]!.traceparent);
+    expect(traceparents.get(rows[0]!.id)).toBe(tasks[0]!.traceparent);
   });
 });
