@@ -29,6 +29,7 @@ export async function openCliTelemetry(
     tracerProvider: sdk.tracerProvider,
     meterProvider: sdk.meterProvider,
     gauges: options.gauges === true,
+    ...(sdk.taskSpans ? { taskSpans: sdk.taskSpans } : {}),
   });
   if (sdk.prometheusUrl) process.stderr.write(`${role}: Prometheus metrics on ${sdk.prometheusUrl}\n`);
   return {

@@ -3,26 +3,21 @@
  * `@opentelemetry/api`; this module, imported lazily and only when `telemetry.enabled`, wires
  * the SDK: traces over OTLP/HTTP (protobuf, or JSON) through a batch processor, metrics over OTLP/HTTP
  * every `OTEL_METRIC_EXPORT_INTERVAL` ms, an optional Prometheus `/metrics` endpoint, and
- * Tasker's id generator so task spans keep the ids chosen when their task was created.
+ * Tasker's id generator so task spans keep the ids chosen when their task was created. Task
+ * spans are recorded and exported by a worker thread (task-span-thread-sink.ts).
  */
 import { hostname } from 'node:os';
 import { metrics, trace } from '@opentelemetry/api';
 import { OTLPMetricExporter as JsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter as ProtobufMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as ProtobufTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader, type IMetricReader } from '@opentelemetry/sdk-metrics';
-import {
-  BasicTracerProvider,
-  BatchSpanProcessor,
-  RandomIdGenerator,
-  type SpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+import type { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import type { TaskerConfig } from '../config/schema.js';
 import { TaskerError } from '../errors.js';
-import { createPresetIdGenerator } from '../telemetry/id-generator.js';
+import { startTaskSpanThread, type TaskSpanThread } from './task-span-thread-sink.js';
+import { createTracerProvider, type TraceExportSettings } from './trace-provider.js';
 
 /** The `telemetry` section of the configuration. */
 export type TelemetryConfig = TaskerConfig['telemetry'];
@@ -31,6 +26,11 @@ export type TelemetryConfig = TaskerConfig['telemetry'];
 export interface TelemetrySdk {
   readonly tracerProvider: BasicTracerProvider;
   readonly meterProvider: MeterProvider;
+  /**
+   * Where task spans go (hand it to createSystemTelemetry): a worker thread exporting to the
+   * OTLP endpoint; undefined without an endpoint (spans are then recorded in the main thread, and dropped).
+   */
+  readonly taskSpans: TaskSpanThread | undefined;
   /** Where `/metrics` is served, when a Prometheus port is configured. */
   readonly prometheusUrl: string | undefined;
   /** Exports what is buffered (spans, a last metric collection) and stops the exporters. */
@@ -40,8 +40,6 @@ export interface TelemetrySdk {
 const DEFAULT_METRIC_INTERVAL_MS = 60_000;
 /** Longest a process waits at exit for its last exports. */
 const SHUTDOWN_GRACE_MS = 3_000;
-// A task span carries an event per transition; the SDK's default limit (128) would cut long workflows.
-const SPAN_EVENT_LIMIT = 10_000;
 
 /** `OTEL_METRIC_EXPORT_INTERVAL` (the OpenTelemetry variable), in milliseconds. */
 function metricInterval(environ: NodeJS.ProcessEnv): number {
@@ -103,7 +101,7 @@ export async function startTelemetrySdk(
   role: string,
   environ: NodeJS.ProcessEnv = process.env,
 ): Promise<TelemetrySdk> {
-  const resource = resourceFromAttributes({
+  const resourceAttributes: Record<string, string> = {
     'service.name': config.service_name,
     'service.instance.id': `${hostname()}-${process.pid}`,
     'tasker.process.role': role,
@@ -114,22 +112,19 @@ export async function startTelemetrySdk(
           'deployment.environment': config.deployment_environment,
         }
       : {}),
-  });
+  };
+  const resource = resourceFromAttributes(resourceAttributes);
   const endpoint = config.otlp_endpoint;
   const interval = metricInterval(environ);
   const json = otlpProtocol(environ) === 'http/json';
-  const TraceExporter = json ? JsonTraceExporter : ProtobufTraceExporter;
   const MetricExporter = json ? JsonMetricExporter : ProtobufMetricExporter;
 
-  const spanProcessors: SpanProcessor[] = endpoint
-    ? [new BatchSpanProcessor(new TraceExporter({ url: signalUrl(endpoint, 'traces') }))]
-    : [];
-  const tracerProvider = new BasicTracerProvider({
-    resource,
-    idGenerator: createPresetIdGenerator(new RandomIdGenerator()),
-    spanLimits: { eventCountLimit: SPAN_EVENT_LIMIT },
-    spanProcessors,
-  });
+  const traceSettings: TraceExportSettings = {
+    resource: resourceAttributes,
+    tracesUrl: endpoint ? signalUrl(endpoint, 'traces') : undefined,
+    json,
+  };
+  const tracerProvider = createTracerProvider(traceSettings);
 
   const readers: IMetricReader[] = [];
   if (endpoint) {
@@ -145,6 +140,7 @@ export async function startTelemetrySdk(
   const prometheus = port ? await startPrometheus(port) : undefined;
   if (prometheus) readers.push(prometheus);
   const meterProvider = new MeterProvider({ resource, readers });
+  const taskSpans = endpoint ? startTaskSpanThread(traceSettings) : undefined;
 
   // Global providers, but no context manager: nothing in a CLI process starts active spans,
   // and on Node 20 AsyncLocalStorage's promise hooks would slow every await of the engine.
@@ -154,13 +150,18 @@ export async function startTelemetrySdk(
   return {
     tracerProvider,
     meterProvider,
+    taskSpans,
     prometheusUrl: port ? `http://localhost:${port}/metrics` : undefined,
     async shutdown() {
       // An unreachable collector must not hold the process: exports get a bounded grace period.
       let timer: NodeJS.Timeout | undefined;
       const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, SHUTDOWN_GRACE_MS).unref()));
-      await Promise.race([Promise.allSettled([tracerProvider.shutdown(), meterProvider.shutdown()]), grace]);
+      await Promise.race([
+        Promise.allSettled([tracerProvider.shutdown(), meterProvider.shutdown(), taskSpans?.shutdown()]),
+        grace,
+      ]);
       clearTimeout(timer);
+      await taskSpans?.terminate();
     },
   };
 }

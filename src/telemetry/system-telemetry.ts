@@ -7,9 +7,9 @@ import type { StepObserver } from '../worker/step-executor.js';
 import { registerEngineGauges } from './engine-gauges.js';
 import { METRICS, TASKER_METER, TASKER_TRACER, type MetricKey } from './metric-catalog.js';
 import { createStepSpanTracker } from './step-span-tracker.js';
-import { loadTaskHistories } from './task-history.js';
-import { FINAL_TASK_STATES, taskSpanOutline } from './task-span-events.js';
-import { recordTaskSpan } from './task-span-recorder.js';
+import { loadTaskHistoriesJson } from './task-history.js';
+import { FINAL_TASK_STATES } from './task-span-events.js';
+import { inlineTaskSpanSink, type TaskSpanSink } from './task-span-sink.js';
 
 /** Where the system telemetry records to and what it watches. */
 export interface SystemTelemetryOptions {
@@ -20,6 +20,8 @@ export interface SystemTelemetryOptions {
   meterProvider?: MeterProvider;
   /** Also report the database gauges (tasks waiting / blocked, steps ready, queues): orchestrators do. */
   gauges?: boolean;
+  /** Where task spans are recorded. Default: in this thread, with the tracer provider's tracer. */
+  taskSpans?: TaskSpanSink;
 }
 
 /**
@@ -67,23 +69,16 @@ export function createSystemTelemetry(options: SystemTelemetryOptions): SystemTe
     stepFailures: counter('stepFailures'),
   };
   const tracker = createStepSpanTracker(tracer, meter);
+  const taskSpans = options.taskSpans ?? inlineTaskSpanSink(tracer);
   const unregisterGauges = options.gauges ? registerEngineGauges(meter, db) : undefined;
   const pending = new Set<Promise<void>>();
 
   /** Records the span and counts the end of each task of the batch that is in a final state. */
   async function recordBatch(taskUuids: readonly string[]): Promise<void> {
-    const histories = await loadTaskHistories(db, taskUuids);
-    for (const history of histories.values()) {
-      if (!FINAL.has(history.task.status)) continue;
-      recordTaskSpan(tracer, history);
-      const { namespace, status } = history.task;
+    const finished = await taskSpans.record(await loadTaskHistoriesJson(db, taskUuids));
+    for (const { namespace, status, errorCode } of finished) {
       if (status === 'complete') counters.taskCompletions.add(1, { namespace });
-      if (status === 'error') {
-        counters.taskFailures.add(1, {
-          namespace,
-          error_code: taskSpanOutline(history).errorCode ?? 'Unknown',
-        });
-      }
+      if (status === 'error') counters.taskFailures.add(1, { namespace, error_code: errorCode ?? 'Unknown' });
     }
   }
 

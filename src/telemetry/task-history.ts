@@ -52,8 +52,9 @@ interface HistoryRow {
   status: string;
   traceparent: string | null;
   parent_traceparent: string | null;
-  created_us: number | string;
-  completed_us: number | string | null;
+  /** Microseconds since the epoch: below 2^53, so exact as JSON numbers. */
+  created_us: number;
+  completed_us: number | null;
   task_transitions: TransitionRow[];
   step_transitions: StepTransitionRow[];
   steps: StepRow[];
@@ -66,11 +67,6 @@ function toTransition(row: TransitionRow | StepTransitionRow): TransitionRecord 
   return { from: row[0], to: row[1], metadata: row[2] ?? NO_METADATA, atUs: row[3], seq: row[4] };
 }
 
-/** int8 arrives as a number from both adapters; a string is tolerated for other drivers. */
-function toNumber(value: number | string): number {
-  return typeof value === 'number' ? value : Number(value);
-}
-
 function toHistory(row: HistoryRow): TaskHistory {
   const task: TaskRecord = {
     taskUuid: row.task_uuid,
@@ -79,8 +75,8 @@ function toHistory(row: HistoryRow): TaskHistory {
     version: row.version,
     correlationId: row.correlation_id,
     status: row.status,
-    createdUs: toNumber(row.created_us),
-    completedUs: row.completed_us === null ? null : toNumber(row.completed_us),
+    createdUs: row.created_us,
+    completedUs: row.completed_us,
     traceparent: row.traceparent,
     parentTraceparent: row.parent_traceparent,
   };
@@ -106,17 +102,21 @@ function toHistory(row: HistoryRow): TaskHistory {
   };
 }
 
-/** The histories of several tasks in one round trip, by task uuid (missing tasks are absent). */
-export async function loadTaskHistories(
-  db: Queryable,
-  taskUuids: readonly string[],
-): Promise<Map<string, TaskHistory>> {
-  if (taskUuids.length === 0) return new Map();
-  const { rows } = await db.query<HistoryRow>(HISTORY_SQL, [taskUuids]);
-  return new Map(rows.map((row) => [row.task_uuid, toHistory(row)]));
+/**
+ * The histories of several tasks in one round trip, as the JSON text of an array of rows (tasks
+ * that do not exist are absent): the caller's process never parses it, so task spans can be
+ * rebuilt in another thread (parseTaskHistories) at the cost of copying one string.
+ */
+export async function loadTaskHistoriesJson(db: Queryable, taskUuids: readonly string[]): Promise<string> {
+  if (taskUuids.length === 0) return '[]';
+  const { rows } = await db.query<{ histories: string }>(
+    `SELECT coalesce(json_agg(h), '[]')::text AS histories FROM (${HISTORY_SQL}) h`,
+    [taskUuids],
+  );
+  return rows[0]?.histories ?? '[]';
 }
 
-/** The history of a task, or undefined when there is no such task. */
-export async function loadTaskHistory(db: Queryable, taskUuid: string): Promise<TaskHistory | undefined> {
-  return (await loadTaskHistories(db, [taskUuid])).get(taskUuid);
+/** The histories in the text of loadTaskHistoriesJson. */
+export function parseTaskHistories(json: string): TaskHistory[] {
+  return (JSON.parse(json) as HistoryRow[]).map(toHistory);
 }

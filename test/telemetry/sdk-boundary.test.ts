@@ -1,7 +1,7 @@
 /**
- * The library depends on `@opentelemetry/api` only: the SDK is wired by the CLI, in one module
- * that is imported lazily (only when telemetry is enabled), so a process without telemetry
- * loads none of it.
+ * The library depends on `@opentelemetry/api` only: the SDK is wired by the CLI, in modules
+ * reached only through one that is imported lazily (only when telemetry is enabled), so a
+ * process without telemetry loads none of it.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -28,7 +28,7 @@ function staticImports(text: string): string[] {
 }
 
 describe('the OpenTelemetry SDK boundary', () => {
-  it('only src/cli/telemetry-sdk.ts imports SDK packages; everything else uses @opentelemetry/api', () => {
+  it('only the CLI SDK modules import SDK packages; everything else uses @opentelemetry/api', () => {
     const importers = files
       .filter((file) =>
         staticImports(file.text).some(
@@ -36,7 +36,19 @@ describe('the OpenTelemetry SDK boundary', () => {
         ),
       )
       .map((file) => file.path);
-    expect(importers).toEqual(['cli/telemetry-sdk.ts']);
+    expect(importers).toEqual(['cli/telemetry-sdk.ts', 'cli/trace-provider.ts']);
+  });
+
+  it('the other SDK modules are imported by the SDK module and each other only', () => {
+    const sdkSide = ['/trace-provider.js', '/task-span-thread-sink.js'];
+    const importers = files.filter((file) =>
+      staticImports(file.text).some((spec) => sdkSide.some((name) => spec.endsWith(name))),
+    );
+    expect(importers.map((file) => file.path).sort()).toEqual([
+      'cli/task-span-thread-sink.ts',
+      'cli/task-span-thread.ts',
+      'cli/telemetry-sdk.ts',
+    ]);
   });
 
   it('nothing imports the SDK module statically; the CLI loads it with import() when telemetry is enabled', () => {
