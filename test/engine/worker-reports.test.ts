@@ -4,7 +4,9 @@
  * claimed again with the same attempt number, and the report of the undone claim must not be
  * taken for the new one's (the crash is simulated by restoring, in SQL, what the claim had
  * changed). Orchestration by the reporting worker: a result is orchestrated in the report's
- * transaction when its task is free, else it goes to the orchestrators' queue.
+ * transaction when its task is free, else it goes to the orchestrators' queue. Claims lock the
+ * steps of a batch in step_uuid order (migration 0011), as cancels and reports do, so a claim
+ * batch and a cancel of the same task cannot deadlock.
  */
 import path from 'node:path';
 import pg from 'pg';
@@ -239,5 +241,52 @@ describe('worker reports on postgres, with the task held elsewhere', () => {
       'pending',
     ]);
     expect(await queuedResults(db)).toBe(1);
+  });
+
+  it('claim the steps of a batch in step_uuid order, whatever the order of their messages', async () => {
+    const { db } = testDb!;
+    const template = templates.get('dag_examples', 'diamond_workflow');
+    const queue = workerQueue(template.namespace);
+    const { taskUuid } = await createTask(db, { template, context: { even_number: 2 } });
+    await orchestrate(db, [{ kind: 'initialize', taskUuid }]);
+    const [root] = await readAndClaimSteps(db, queue, 1, 30, 'worker-a');
+    if (root?.message.outcome !== 'claimed') throw new Error('expected the root step claimed');
+    const report = createReporter(db, { orchestrate: true });
+    const step = root.message.step;
+    await report({ step, outcome: { ok: true, result: 4 }, queue, msgId: root.msgId, events: NO_EVENTS });
+
+    // The two branches are enqueued; their messages go in the opposite order to their uuids, and
+    // other tests' messages are hidden.
+    const { rows } = await db.query<{ msg_id: string; step_uuid: string }>(
+      `SELECT msg_id::text, message->>'step_uuid' AS step_uuid FROM pgmq.q_${queue}
+        WHERE message->>'task_uuid' = $1 ORDER BY msg_id`,
+      [taskUuid],
+    );
+    expect(rows).toHaveLength(2);
+    await db.query(
+      `UPDATE pgmq.q_${queue} SET vt = clock_timestamp() + interval '1 hour' WHERE message->>'task_uuid' <> $1`,
+      [taskUuid],
+    );
+    const [low, high] = rows.map((row) => row.step_uuid).sort();
+    await db.query(
+      `UPDATE pgmq.q_${queue} SET message = jsonb_set(message, '{step_uuid}', to_jsonb($2::text)) WHERE msg_id = $1`,
+      [rows[0]!.msg_id, high],
+    );
+    await db.query(
+      `UPDATE pgmq.q_${queue} SET message = jsonb_set(message, '{step_uuid}', to_jsonb($2::text)) WHERE msg_id = $1`,
+      [rows[1]!.msg_id, low],
+    );
+
+    // A cancel has locked the first step (lowest uuid first); the claim waits for it…
+    await holder!.query('BEGIN');
+    await holder!.query('SELECT 1 FROM tasker.workflow_steps WHERE step_uuid = $1 FOR UPDATE', [low]);
+    const claiming = readAndClaimSteps(db, queue, 2, 30, 'worker-a');
+    await waitForLockWait(db);
+    // …without holding the second, which the cancel can therefore take next.
+    await holder!.query('SELECT 1 FROM tasker.workflow_steps WHERE step_uuid = $1 FOR UPDATE NOWAIT', [high]);
+    await holder!.query('ROLLBACK');
+
+    const claimed = await claiming;
+    expect(claimed.map((message) => message.message.outcome)).toEqual(['claimed', 'claimed']);
   });
 });
