@@ -34,6 +34,14 @@ export async function backendPids(db: Database, applicationName: string): Promis
   return rows.map((row) => row.pid);
 }
 
+/** The backends of every connection to `db`'s database (this process's pool among them). */
+export async function databaseBackendPids(db: Database): Promise<number[]> {
+  const { rows } = await db.query<{ pid: number }>(
+    'SELECT pid FROM pg_stat_activity WHERE datname = current_database()',
+  );
+  return rows.map((row) => row.pid);
+}
+
 export async function snapshotCpu(pids: readonly number[]): Promise<CpuSnapshot> {
   return new Map(await Promise.all(pids.map(async (pid) => [pid, await cpuMs(pid)] as const)));
 }

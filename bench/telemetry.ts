@@ -27,6 +27,7 @@ import { loadTemplates } from '../src/templates/load.js';
 import type { TaskTemplate } from '../src/templates/types.js';
 import { loadHandlerModule, type HandlerModule } from '../src/worker/handler-module.js';
 import { withBenchDatabase } from './bench-database.js';
+import { cpuUsedMs, databaseBackendPids, snapshotCpu } from './process-cpu.js';
 import { formatCount, formatMs, formatTable, percentile, perSecond, summarize } from './stats.js';
 
 const EXAMPLES = fileURLToPath(new URL('../examples/dags/', import.meta.url));
@@ -102,6 +103,8 @@ interface Round {
   cpuPerStepUs: number;
   /** Time the engine's thread (the event loop) was busy per step over that phase, in µs. */
   busyPerStepUs: number;
+  /** CPU time of the database's backends per step over that phase, in µs. */
+  backendPerStepUs: number;
 }
 
 /** One round of one mode: tasks one at a time for latency, then many at once for throughput. */
@@ -145,17 +148,20 @@ async function round(
     const taskMs = await oneAtATime(db, template, LATENCY_TASKS);
     const steps = THROUGHPUT_TASKS * template.steps.length;
     const started = performance.now();
+    const backendsBefore = await snapshotCpu(await databaseBackendPids(db));
     const cpu = process.cpuUsage();
     const loop = performance.eventLoopUtilization();
     await allAtOnce(db, template, THROUGHPUT_TASKS);
     const used = process.cpuUsage(cpu);
     const busy = performance.eventLoopUtilization(loop);
+    const backendMs = cpuUsedMs(backendsBefore, await snapshotCpu(await databaseBackendPids(db)));
     return {
       enabled: sinkEndpoint !== undefined,
       taskMs,
       stepsPerSecond: perSecond(steps, performance.now() - started),
       cpuPerStepUs: (used.user + used.system) / steps,
       busyPerStepUs: (busy.active * 1000) / steps,
+      backendPerStepUs: (backendMs * 1000) / steps,
     };
   } finally {
     await engine.stop();
@@ -206,13 +212,23 @@ export async function run(): Promise<boolean> {
         const rate = mine.reduce((sum, r) => sum + r.stepsPerSecond, 0) / mine.length;
         const cpu = mine.reduce((sum, r) => sum + r.cpuPerStepUs, 0) / mine.length;
         const busy = mine.reduce((sum, r) => sum + r.busyPerStepUs, 0) / mine.length;
-        return { p50: latency.p50 / steps, p99: latency.p99 / steps, taskP50: latency.p50, rate, cpu, busy };
+        const backend = mine.reduce((sum, r) => sum + r.backendPerStepUs, 0) / mine.length;
+        return {
+          p50: latency.p50 / steps,
+          p99: latency.p99 / steps,
+          taskP50: latency.p50,
+          rate,
+          cpu,
+          busy,
+          backend,
+        };
       };
       const [disabled, enabled] = [summary(false), summary(true)];
       const latencyOverhead = pairedRatio(rounds, stepP50) - 1;
       const rateOverhead = 1 - pairedRatio(rounds, (r) => r.stepsPerSecond);
       const cpuOverhead = pairedRatio(rounds, (r) => r.cpuPerStepUs) - 1;
       const busyOverhead = pairedRatio(rounds, (r) => r.busyPerStepUs) - 1;
+      const backendOverhead = pairedRatio(rounds, (r) => r.backendPerStepUs) - 1;
       const perMode = ORDER.length / 2;
       const cpuModel = os.cpus()[0]?.model ?? 'unknown CPU';
       console.log(
@@ -230,6 +246,7 @@ export async function run(): Promise<boolean> {
         formatCount(r.rate),
         `${Math.round(r.cpu)} µs`,
         `${Math.round(r.busy)} µs`,
+        `${Math.round(r.backend)} µs`,
       ];
       console.log(
         formatTable(
@@ -241,6 +258,7 @@ export async function run(): Promise<boolean> {
             { header: 'steps/s', align: 'right' },
             { header: 'CPU / step (this process)', align: 'right' },
             { header: 'engine thread busy / step', align: 'right' },
+            { header: 'PostgreSQL CPU / step', align: 'right' },
           ],
           [
             row('disabled', disabled),
@@ -253,6 +271,7 @@ export async function run(): Promise<boolean> {
               percent(rateOverhead),
               percent(cpuOverhead),
               percent(busyOverhead),
+              percent(backendOverhead),
             ],
           ],
         ),
