@@ -146,19 +146,23 @@ async function round(
     await allAtOnce(db, template, ROUND_WARMUP_TASKS);
     await telemetry?.flush();
     const taskMs = await oneAtATime(db, template, LATENCY_TASKS);
+    await telemetry?.flush();
     const steps = THROUGHPUT_TASKS * template.steps.length;
     const started = performance.now();
     const backendsBefore = await snapshotCpu(await databaseBackendPids(db));
     const cpu = process.cpuUsage();
     const loop = performance.eventLoopUtilization();
     await allAtOnce(db, template, THROUGHPUT_TASKS);
+    const elapsed = performance.now() - started;
+    // The phase's telemetry work is its cost too, even what finishes after its last task.
+    await telemetry?.flush();
     const used = process.cpuUsage(cpu);
     const busy = performance.eventLoopUtilization(loop);
     const backendMs = cpuUsedMs(backendsBefore, await snapshotCpu(await databaseBackendPids(db)));
     return {
       enabled: sinkEndpoint !== undefined,
       taskMs,
-      stepsPerSecond: perSecond(steps, performance.now() - started),
+      stepsPerSecond: perSecond(steps, elapsed),
       cpuPerStepUs: (used.user + used.system) / steps,
       busyPerStepUs: (busy.active * 1000) / steps,
       backendPerStepUs: (backendMs * 1000) / steps,

@@ -4,7 +4,7 @@
 -- message order, a batch holding two steps of one task could take them in the opposite order to
 -- a cancel (cancelTask locks a task's steps in step_uuid order, as tasker.report_attempts does),
 -- and the two transactions deadlocked: PostgreSQL aborted one of them. The read now sorts what it
--- read by step before claiming, so every path that locks several steps takes them in one order.
+-- read by step before claiming: claims, reports and cancels take a task's steps in one order.
 CREATE OR REPLACE FUNCTION tasker.read_and_claim_steps(
   p_queue text, p_qty integer, p_read_vt integer, p_worker text, p_vt_margin integer)
 RETURNS TABLE (msg_id bigint, read_ct integer, enqueued_at timestamptz, vt timestamptz, headers jsonb, claim jsonb)

@@ -6,6 +6,7 @@
  * batch of tasks to the thread (`npm run bench -- telemetry`).
  */
 import { Worker } from 'node:worker_threads';
+import { logger } from '../logging/logger.js';
 import type { FinishedTask, TaskSpanSink } from '../telemetry/task-span-sink.js';
 import type { TraceExportSettings } from './trace-provider.js';
 
@@ -49,18 +50,29 @@ function startThread(settings: TraceExportSettings): Worker {
   return new Worker(new URL('./typescript-worker.mjs', import.meta.url), { workerData: data });
 }
 
-export function startTaskSpanThread(settings: TraceExportSettings): TaskSpanThread {
+/**
+ * Starts the thread. Should it fail to start or die, `fallback` (the main thread's own sink)
+ * records what was in flight and everything after, so no task span or count is lost.
+ */
+export function startTaskSpanThread(settings: TraceExportSettings, fallback: TaskSpanSink): TaskSpanThread {
   const worker = startThread(settings);
-  const waiting = new Map<number, { resolve(finished: FinishedTask[]): void; reject(error: Error): void }>();
+  interface Waiting {
+    resolve(finished: FinishedTask[]): void;
+    reject(error: Error): void;
+    /** A record request's histories, to record them in the main thread if the thread dies. */
+    historiesJson?: string;
+  }
+  const waiting = new Map<number, Waiting>();
   let nextId = 0;
-  let failure: Error | undefined;
-  // The thread keeps the process alive only while an answer is awaited.
+  let failed = false;
+  let closing = false;
+  // The thread keeps the process alive only while an answer is awaited, or while it stops.
   worker.unref();
 
-  const settle = (id: number): ReturnType<typeof waiting.get> => {
+  const settle = (id: number): Waiting | undefined => {
     const entry = waiting.get(id);
     waiting.delete(id);
-    if (waiting.size === 0) worker.unref();
+    if (waiting.size === 0 && !closing) worker.unref();
     return entry;
   };
   worker.on('message', (reply: ThreadReply) => {
@@ -69,28 +81,53 @@ export function startTaskSpanThread(settings: TraceExportSettings): TaskSpanThre
     else entry?.resolve(reply.finished);
   });
   const fail = (error: Error): void => {
-    failure ??= error;
-    for (const id of [...waiting.keys()]) settle(id)?.reject(failure);
+    if (failed) return;
+    failed = true;
+    if (!closing)
+      logger.error(
+        { err: error },
+        'telemetry: the task span thread failed; task spans are recorded in the main thread from now on',
+      );
+    for (const id of [...waiting.keys()]) {
+      const entry = settle(id)!;
+      if (entry.historiesJson === undefined) entry.resolve([]);
+      else
+        fallback.record(entry.historiesJson).then(
+          (finished) => entry.resolve(finished),
+          (error: Error) => entry.reject(error),
+        );
+    }
   };
   worker.on('error', fail);
   worker.on('exit', (code) => fail(new Error(`the task span thread exited (code ${code})`)));
 
   function ask(request: ThreadRequest): Promise<FinishedTask[]> {
-    if (failure) return Promise.reject(failure);
     return new Promise((resolve, reject) => {
       if (waiting.size === 0) worker.ref();
-      waiting.set(request.id, { resolve, reject });
+      waiting.set(request.id, {
+        resolve,
+        reject,
+        ...(request.kind === 'record' ? { historiesJson: request.historiesJson } : {}),
+      });
       worker.postMessage(request);
     });
   }
 
   return {
-    record: (historiesJson) => ask({ kind: 'record', id: nextId++, historiesJson }),
+    record(historiesJson) {
+      if (closing) return Promise.reject(new Error('the task span thread is shut down'));
+      if (failed) return fallback.record(historiesJson);
+      return ask({ kind: 'record', id: nextId++, historiesJson });
+    },
     async shutdown() {
-      await ask({ kind: 'shutdown', id: nextId++ });
+      if (closing) return;
+      closing = true;
+      worker.ref();
+      if (!failed) await ask({ kind: 'shutdown', id: nextId++ });
       await worker.terminate();
     },
     async terminate() {
+      closing = true;
       await worker.terminate();
     },
   };

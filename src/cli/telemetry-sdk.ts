@@ -16,6 +16,8 @@ import { MeterProvider, PeriodicExportingMetricReader, type IMetricReader } from
 import type { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import type { TaskerConfig } from '../config/schema.js';
 import { TaskerError } from '../errors.js';
+import { TASKER_TRACER } from '../telemetry/metric-catalog.js';
+import { inlineTaskSpanSink } from '../telemetry/task-span-sink.js';
 import { startTaskSpanThread, type TaskSpanThread } from './task-span-thread-sink.js';
 import { createTracerProvider, type TraceExportSettings } from './trace-provider.js';
 
@@ -28,7 +30,8 @@ export interface TelemetrySdk {
   readonly meterProvider: MeterProvider;
   /**
    * Where task spans go (hand it to createSystemTelemetry): a worker thread exporting to the
-   * OTLP endpoint; undefined without an endpoint (spans are then recorded in the main thread, and dropped).
+   * OTLP endpoint; undefined without an endpoint, and for the `cli` role (task spans are then
+   * recorded in the main thread).
    */
   readonly taskSpans: TaskSpanThread | undefined;
   /** Where `/metrics` is served, when a Prometheus port is configured. */
@@ -140,7 +143,11 @@ export async function startTelemetrySdk(
   const prometheus = port ? await startPrometheus(port) : undefined;
   if (prometheus) readers.push(prometheus);
   const meterProvider = new MeterProvider({ resource, readers });
-  const taskSpans = endpoint ? startTaskSpanThread(traceSettings) : undefined;
+  // Commands that finish a task or two (task cancel, step resolve) record them in the main thread.
+  const taskSpans =
+    endpoint && role !== 'cli'
+      ? startTaskSpanThread(traceSettings, inlineTaskSpanSink(tracerProvider.getTracer(TASKER_TRACER)))
+      : undefined;
 
   // Global providers, but no context manager: nothing in a CLI process starts active spans,
   // and on Node 20 AsyncLocalStorage's promise hooks would slow every await of the engine.

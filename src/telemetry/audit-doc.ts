@@ -200,12 +200,13 @@ In code, the engine records system events when \`startEngine\` gets a \`telemetr
 \`createSystemTelemetry({ db })\` (src/telemetry/system-telemetry.ts), which records through the
 global (or given) tracer and meter providers. The tracer provider must use the id generator of
 \`createPresetIdGenerator()\` (src/telemetry/id-generator.ts), or task spans get random ids and
-step spans do not nest under them; without the SDK installed, everything is a no-op. The CLI
-records task spans in a worker thread of each process (src/cli/task-span-thread.ts, with its own
-tracer provider exporting to the same endpoint): the engine's thread loads a finished batch's
-histories as one JSON string and hands it over, and the rebuilding, serializing and exporting of
-the spans (an event per transition) happen in that thread. A library caller records them in its
-own thread unless it gives \`createSystemTelemetry\` a \`taskSpans\` sink.
+step spans do not nest under them; without the SDK installed, everything is a no-op. With an
+OTLP endpoint, \`tasker orchestrator\`, \`worker\` and \`run\` record task spans in a worker thread
+(src/cli/task-span-thread.ts, with its own tracer provider exporting to the same endpoint): the
+engine's thread loads a finished batch's histories as one JSON string and hands it over, and the
+rebuilding, serializing and exporting of the spans (an event per transition) happen in that
+thread; should the thread fail, the main thread takes over. Elsewhere (a library caller, the
+other commands) task spans are recorded in the engine's thread.
 
 ## Span hierarchy
 

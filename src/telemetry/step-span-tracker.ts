@@ -1,4 +1,5 @@
 import {
+  isSpanContextValid,
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
@@ -97,7 +98,10 @@ export function createStepSpanTracker(tracer: Tracer, meter: Meter): StepSpanTra
     traceParent(step) {
       const span = attempts.get(key(step))?.span;
       if (!span) return undefined;
-      const { traceId, spanId, traceFlags } = span.spanContext();
+      const context = span.spanContext();
+      // A span of the no-op API (no SDK installed) has an invalid, all-zero context.
+      if (!isSpanContextValid(context)) return undefined;
+      const { traceId, spanId, traceFlags } = context;
       return formatTraceParent({ traceId, spanId, sampled: (traceFlags & TraceFlags.SAMPLED) !== 0 });
     },
 

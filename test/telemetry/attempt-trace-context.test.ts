@@ -3,6 +3,7 @@
  * `step.execution` span when telemetry records one (a child of the task span named by the
  * claim's header), and the first answer when several observers are merged.
  */
+import { metrics, trace } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createStepSpanTracker } from '../../src/telemetry/step-span-tracker.js';
 import { mergeObservers } from '../../src/telemetry/merge-observers.js';
@@ -58,6 +59,12 @@ describe('trace context of an attempt', () => {
     expect(current?.traceId).toBe(parseTraceParent(TASK_TRACEPARENT)?.traceId);
     expect(span!.parentSpanContext?.spanId).toBe(parseTraceParent(TASK_TRACEPARENT)?.spanId);
     expect(tracker.traceParent?.(step)).toBeUndefined();
+  });
+
+  it('is none without an SDK, where spans have no valid context', () => {
+    const tracker = createStepSpanTracker(trace.getTracer('no-sdk'), metrics.getMeter('no-sdk'));
+    tracker.attemptStarted?.({ ...step, attempt: 2 }, {});
+    expect(tracker.traceParent?.({ ...step, attempt: 2 })).toBeUndefined();
   });
 
   it('comes from the first merged observer that has one', () => {

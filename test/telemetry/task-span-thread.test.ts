@@ -2,13 +2,17 @@
  * The CLI records task spans in a worker thread: histories go in as JSON text, the finished
  * tasks come back for the counters, and the thread exports the spans (under the ids chosen at
  * task creation, with the process's resource) to the OTLP endpoint. A bad batch is refused
- * with a message and the thread carries on.
+ * with a message and the thread carries on; a thread that cannot run leaves the work to the main
+ * thread.
  */
 import { metrics, trace } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startTaskSpanThread } from '../../src/cli/task-span-thread-sink.js';
 import { startTelemetrySdk, type TelemetrySdk } from '../../src/cli/telemetry-sdk.js';
 import { configSchema } from '../../src/config/schema.js';
+import { inlineTaskSpanSink } from '../../src/telemetry/task-span-sink.js';
 import { startOtlpReceiver, type OtlpReceiver } from './support/otlp-receiver.js';
+import { createRecorder } from './support/recorder.js';
 
 const telemetry = configSchema.parse({ telemetry: { enabled: true } }).telemetry;
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -99,6 +103,29 @@ describe('the task span thread of the CLI', () => {
       { name: 'task.orchestration', traceId: TRACE_ID, spanId: SPAN_ID, service: 'tasker-thread-test' },
       { name: 'task.orchestration', traceId: TRACE_ID, spanId: SPAN_ID, service: 'tasker-thread-test' },
     ]);
+  });
+
+  it('records in the main thread when the thread cannot start, losing no span and no count', async () => {
+    const recorder = createRecorder();
+    const fallback = inlineTaskSpanSink(recorder.tracerProvider.getTracer('fallback'));
+    const thread = startTaskSpanThread({ resource: {}, tracesUrl: 'not a url', json: false }, fallback);
+    try {
+      const batch = [row('01930000-0000-7000-8000-000000000004', 'complete')];
+      expect(await thread.record(JSON.stringify(batch))).toEqual([
+        { namespace: 'payments', status: 'complete' },
+      ]);
+      expect(await thread.record(JSON.stringify(batch))).toEqual([
+        { namespace: 'payments', status: 'complete' },
+      ]);
+      expect(recorder.spans().map((span) => [span.name, span.spanContext().spanId])).toEqual([
+        ['task.orchestration', SPAN_ID],
+        ['task.orchestration', SPAN_ID],
+      ]);
+    } finally {
+      await thread.shutdown();
+      await recorder.shutdown();
+    }
+    await expect(thread.record('[]')).rejects.toThrow('the task span thread is shut down');
   });
 
   it('has no thread without an OTLP endpoint', async () => {
