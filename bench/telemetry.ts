@@ -213,18 +213,16 @@ export async function run(): Promise<boolean> {
       const summary = (enabled: boolean) => {
         const mine = rounds.filter((r) => r.enabled === enabled);
         const latency = summarize(mine.flatMap((r) => r.taskMs));
-        const rate = mine.reduce((sum, r) => sum + r.stepsPerSecond, 0) / mine.length;
-        const cpu = mine.reduce((sum, r) => sum + r.cpuPerStepUs, 0) / mine.length;
-        const busy = mine.reduce((sum, r) => sum + r.busyPerStepUs, 0) / mine.length;
-        const backend = mine.reduce((sum, r) => sum + r.backendPerStepUs, 0) / mine.length;
+        const mean = (value: (round: Round) => number): number =>
+          mine.reduce((sum, r) => sum + value(r), 0) / mine.length;
         return {
           p50: latency.p50 / steps,
           p99: latency.p99 / steps,
           taskP50: latency.p50,
-          rate,
-          cpu,
-          busy,
-          backend,
+          rate: mean((r) => r.stepsPerSecond),
+          cpu: mean((r) => r.cpuPerStepUs),
+          busy: mean((r) => r.busyPerStepUs),
+          backend: mean((r) => r.backendPerStepUs),
         };
       };
       const [disabled, enabled] = [summary(false), summary(true)];

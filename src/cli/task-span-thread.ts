@@ -18,18 +18,21 @@ function reply(message: ThreadReply): void {
   port!.postMessage(message);
 }
 
+function replyError(id: number, error: unknown): void {
+  reply({ id, error: error instanceof Error ? error.message : String(error) });
+}
+
 port.on('message', (request: ThreadRequest) => {
   if (request.kind === 'record') {
     try {
       reply({ id: request.id, finished: recordTaskSpans(tracer, request.historiesJson) });
     } catch (error) {
-      reply({ id: request.id, error: error instanceof Error ? error.message : String(error) });
+      replyError(request.id, error);
     }
     return;
   }
   void provider.shutdown().then(
     () => reply({ id: request.id, finished: [] }),
-    (error: unknown) =>
-      reply({ id: request.id, error: error instanceof Error ? error.message : String(error) }),
+    (error: unknown) => replyError(request.id, error),
   );
 });
