@@ -27,6 +27,7 @@ import { loadTemplates } from '../src/templates/load.js';
 import type { TaskTemplate } from '../src/templates/types.js';
 import { loadHandlerModule, type HandlerModule } from '../src/worker/handler-module.js';
 import { withBenchDatabase } from './bench-database.js';
+import { waitForAllTasks } from './task-completion.js';
 import { cpuUsedMs, databaseBackendPids, snapshotCpu } from './process-cpu.js';
 import { formatCount, formatMs, formatTable, percentile, perSecond, summarize } from './stats.js';
 
@@ -86,12 +87,15 @@ async function oneAtATime(db: Database, template: TaskTemplate, count: number): 
   return samples;
 }
 
-/** Creates `count` tasks at once, then waits for each (one waiter at a time). */
+/** Creates `count` tasks at once, then waits for all of them. */
 async function allAtOnce(db: Database, template: TaskTemplate, count: number): Promise<void> {
   const created = await Promise.all(
     Array.from({ length: count }, () => createTask(db, { template, context: { even_number: 2 } })),
   );
-  for (const { taskUuid } of created) await finished(db, taskUuid);
+  await waitForAllTasks(
+    db,
+    created.map((task) => task.taskUuid),
+  );
 }
 
 /** What one round measured. */

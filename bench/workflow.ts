@@ -11,6 +11,7 @@ import type { Database } from '../src/db/database.js';
 import { loadTemplates } from '../src/templates/load.js';
 import type { TaskTemplate } from '../src/templates/types.js';
 import { withBenchDatabase } from './bench-database.js';
+import { waitForAllTasks } from './task-completion.js';
 import { startTasker } from './engine-processes.js';
 import { backendPids, cpuUsedMs, snapshotCpu } from './process-cpu.js';
 import { formatCount, formatMs, formatTable, perSecond, summarize } from './stats.js';
@@ -18,7 +19,7 @@ import { formatCount, formatMs, formatTable, perSecond, summarize } from './stat
 const EXAMPLES = fileURLToPath(new URL('../examples/dags/', import.meta.url));
 const LATENCY_TASKS = 200;
 const WARMUP_TASKS = 20;
-const THROUGHPUT_TASKS = 1000;
+const THROUGHPUT_TASKS = 2000;
 const TARGETS = { p50: 20, p99: 60, stepsPerSecond: 2000 };
 /** The engine processes' connections carry this name, so their backends' CPU can be counted. */
 const ENGINE_APPLICATION_NAME = 'tasker_bench_engine';
@@ -76,10 +77,7 @@ async function throughput(
   try {
     const engineBefore = await snapshotCpu(engine.pids);
     const databaseBefore = await snapshotCpu(await backendPids(db, ENGINE_APPLICATION_NAME));
-    for (const taskUuid of created) {
-      const task = await waitForTask(db, taskUuid, { timeoutMs: 600_000 });
-      if (task.status !== 'complete') throw new Error(`task ${taskUuid} ended ${task.status}`);
-    }
+    await waitForAllTasks(db, created);
     const elapsed = performance.now() - started;
     const steps = created.length * stepsPerTask;
     const engineMs = cpuUsedMs(engineBefore, await snapshotCpu(engine.pids));

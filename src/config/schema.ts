@@ -152,13 +152,13 @@ const orchestrationSchema = z
 const workerSchema = z
   .strictObject({
     concurrency: positiveInt()
-      .default(20)
+      .default(100)
       .describe(
         'Steps one worker process runs at the same time, per namespace; when it leaves room for ' +
           'another batch, the worker claims the next batch while the steps in hand run.',
       ),
     batch_size: positiveInt()
-      .default(10)
+      .default(50)
       .describe(
         'Step messages a worker reads and claims from a queue per poll, at most `concurrency` (a claimed ' +
           "step's timeout starts at its claim).",

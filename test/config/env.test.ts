@@ -33,7 +33,7 @@ describe('loadConfig: environment variables', () => {
       environ: { Tasker__Worker__Concurrency: '4', TASKER__WORKER__BATCH_SIZE: '' },
     });
     expect(config.worker.concurrency).toBe(4);
-    expect(config.worker.batch_size).toBe(10);
+    expect(config.worker.batch_size).toBe(50);
   });
 
   it('keeps the text of string keys as written, even when it looks like a number', async () => {
