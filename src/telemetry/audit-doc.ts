@@ -205,7 +205,10 @@ OTLP endpoint, \`tasker orchestrator\`, \`worker\` and \`run\` record task spans
 (src/cli/task-span-thread.ts, with its own tracer provider exporting to the same endpoint): the
 engine's thread loads a finished batch's histories as one JSON string and hands it over, and the
 rebuilding, serializing and exporting of the spans (an event per transition) happen in that
-thread; should the thread fail, the main thread takes over. Elsewhere (a library caller, the
+thread; should the thread fail, the main thread takes over. A batch collects the tasks that
+finish within 100 ms (at most 100 tasks), so a busy process costs one history query and one
+hand-over per batch; the task span and the task counters therefore lag the task's end by up to
+100 ms, and \`flush()\`/\`close()\` record what is collecting at once. Elsewhere (a library caller, the
 other commands) task spans are recorded in the engine's thread.
 
 ## Span hierarchy

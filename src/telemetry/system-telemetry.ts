@@ -49,6 +49,13 @@ export interface SystemTelemetry {
 const FINAL = new Set(FINAL_TASK_STATES);
 /** Most tasks whose history one query loads. */
 const MAX_BATCH = 100;
+/**
+ * Longest a finished task waits for others to share its history query and hand-over (task spans
+ * are exported in batches every few seconds anyway). Per task, the query and the hand-over cost
+ * about as much as recording the span; at a few hundred tasks per second this window makes
+ * them a small share.
+ */
+const COLLECT_MS = 100;
 
 type CounterKey = Extract<MetricKey, 'taskCompletions' | 'taskFailures' | 'stepCompletions' | 'stepFailures'>;
 
@@ -82,23 +89,49 @@ export function createSystemTelemetry(options: SystemTelemetryOptions): SystemTe
     }
   }
 
-  // Finished tasks are loaded in batches, one batch at a time: while one loads, the next
-  // collects, so a busy orchestrator costs one history query per batch, not per task.
-  let collecting: { uuids: Set<string>; done: Promise<void> } | undefined;
+  // Finished tasks are loaded in batches, one batch at a time. A batch collects for up to
+  // COLLECT_MS (or MAX_BATCH tasks) and while the one before it loads, so a busy engine costs one
+  // history query and one hand-over to the task span thread per batch, not per task.
+  interface Batch {
+    uuids: Set<string>;
+    /** Ends the collection: the batch loads once the one before it is done. */
+    release(): void;
+    done: Promise<void>;
+  }
+  let collecting: Batch | undefined;
   let previous: Promise<void> = Promise.resolve();
 
-  function recordFinishedTask(taskUuid: string): Promise<void> {
-    if (!collecting || collecting.uuids.size >= MAX_BATCH) {
-      const uuids = new Set<string>();
-      const done = previous.then(() => {
-        if (collecting?.uuids === uuids) collecting = undefined;
+  function openBatch(): Batch {
+    const uuids = new Set<string>();
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const timer = setTimeout(release, COLLECT_MS);
+    // Telemetry never keeps a process alive: close() and flush() release the batch.
+    timer.unref();
+    const batch: Batch = {
+      uuids,
+      release() {
+        clearTimeout(timer);
+        release();
+      },
+      done: Promise.all([previous, released]).then(() => {
+        if (collecting === batch) collecting = undefined;
         return recordBatch([...uuids]);
-      });
-      collecting = { uuids, done };
-      previous = done.catch(() => undefined);
+      }),
+    };
+    previous = batch.done.catch(() => undefined);
+    return batch;
+  }
+
+  function recordFinishedTask(taskUuid: string): Promise<void> {
+    collecting ??= openBatch();
+    const batch = collecting;
+    batch.uuids.add(taskUuid);
+    if (batch.uuids.size >= MAX_BATCH) {
+      collecting = undefined;
+      batch.release();
     }
-    collecting.uuids.add(taskUuid);
-    const running = collecting.done.catch((error: unknown) =>
+    const running = batch.done.catch((error: unknown) =>
       logger.warn({ err: error, taskUuid }, 'telemetry: recording a task span failed'),
     );
     pending.add(running);
@@ -139,7 +172,10 @@ export function createSystemTelemetry(options: SystemTelemetryOptions): SystemTe
   };
 
   async function flush(): Promise<void> {
-    while (pending.size > 0) await Promise.all([...pending]);
+    while (pending.size > 0) {
+      collecting?.release();
+      await Promise.all([...pending]);
+    }
   }
 
   return {

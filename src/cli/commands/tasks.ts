@@ -102,8 +102,9 @@ export function registerTasks(program: Command): void {
       await withRuntime(
         async ({ db }, telemetry) => {
           await cancelTask(db, taskUuid, options.reason ? { reason: options.reason } : {});
-          // This process finished the task, so it records the task's span.
-          await telemetry?.recordFinishedTask(taskUuid);
+          // This process finished the task, so it records the task's span (by the time the
+          // telemetry closes, which does not wait for the collection window).
+          void telemetry?.recordFinishedTask(taskUuid);
           process.stdout.write(`cancelled ${taskUuid}\n`);
         },
         { telemetry: true },
@@ -123,8 +124,9 @@ export function registerTasks(program: Command): void {
       await withRuntime(
         async ({ db }, telemetry) => {
           await resolveStep(db, taskUuid, stepName, result, options.reason ? { reason: options.reason } : {});
-          // When that finished the task, this process records its span (a no-op otherwise).
-          await telemetry?.recordFinishedTask(taskUuid);
+          // When that finished the task, this process records its span (a no-op otherwise), by
+          // the time the telemetry closes.
+          void telemetry?.recordFinishedTask(taskUuid);
           process.stdout.write(`resolved ${stepName} of ${taskUuid}\n`);
         },
         { telemetry: true },
