@@ -1,9 +1,9 @@
 /**
  * Domain events benchmark (`npm run bench -- events`), one run, side by side: on one fresh
  * database the raw PGMQ floor through our PgmqClient (send_batch(100), read(100) + archive, NOTIFY round trip),
- * then durable and acknowledged delivery through the real path — outbox (persistEvents) →
- * namespace queue → router → subscriber queue → subscriber consumer — with one in-process
- * consumer (startEventRuntime) and one subscriber:
+ * then durable and acknowledged delivery through the real path — outbox (persistEvents, which
+ * copies each event into the subscriber queue as it publishes) → subscriber queue → subscriber
+ * consumer, woken by NOTIFY — with one in-process consumer (startEventRuntime) and one subscriber:
  * - throughput: events/s from the first publish to the last event handled, published in
  *   batches of 100 as fast as the publisher can;
  * - latency at a fixed 1,000 events/s: a timer publishes the events due at each tick (one per

@@ -7,8 +7,9 @@ const namespacesWithQueues = new WeakMap<Database, Set<string>>();
 
 /**
  * Creates a namespace's queues: its worker queue and its domain events queue (each with its
- * statement functions, which the workers and the event router call) and the domain events'
- * dead-letter queue. Idempotent; done once per process and database.
+ * statement functions, which the workers and the event router call), the domain events'
+ * dead-letter queue, and the function that publishes its durable events
+ * (tasker.publish__<namespace>). Idempotent; done once per process and database.
  */
 export async function ensureNamespaceQueues(db: Database, namespace: string): Promise<void> {
   let known = namespacesWithQueues.get(db);
@@ -20,5 +21,6 @@ export async function ensureNamespaceQueues(db: Database, namespace: string): Pr
   }
   await ensureQueueStatements(db, workerQueue(namespace));
   await ensureQueueStatements(db, domainEventsQueue(namespace));
+  await db.query('SELECT tasker.ensure_publish_statement($1)', [namespace]);
   known.add(namespace);
 }

@@ -17,7 +17,7 @@ import {
   type ResultOutcome,
 } from './orchestrate.js';
 import { enqueueDueRetries } from './retry-scanner.js';
-import { readEngineQueue } from './engine-queue-read.js';
+import { readQueue } from '../engine/queue-statements.js';
 
 /** Orchestrator settings (`[orchestration]` in the configuration). */
 export interface OrchestratorOptions {
@@ -135,7 +135,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
   const readOwn =
     <T>(queueName: string) =>
     (qty: number): Promise<QueueMessage<T>[]> =>
-      readEngineQueue<T>(db, queueName, common.visibilityTimeoutSeconds, qty);
+      readQueue<T>(db, queueName, common.visibilityTimeoutSeconds, qty);
 
   const requests = await startQueueConsumer<TaskRequestMessage>({
     ...common,

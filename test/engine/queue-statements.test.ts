@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Queryable } from '../../src/db/database.js';
 import { notificationChannel, PgmqClient } from '../../src/messaging/pgmq-client.js';
-import { readEngineQueue } from '../../src/orchestration/engine-queue-read.js';
+import { readQueue } from '../../src/engine/queue-statements.js';
 import {
   createTestDatabase,
   DATABASE_KINDS,
@@ -153,22 +153,22 @@ describe.each(DATABASE_KINDS)('per-queue statement functions on %s', (kind) => {
   it('reads like pgmq.read: oldest first, at most qty, hidden for the visibility timeout, read_ct counted', async () => {
     await send([{ n: 1 }, { n: 2 }, { n: 3 }]);
     const before = Date.now();
-    const first = await readEngineQueue<{ n: number }>(t.db, queue, 30, 2);
+    const first = await readQueue<{ n: number }>(t.db, queue, 30, 2);
     expect(first.map((m) => m.message)).toEqual([{ n: 1 }, { n: 2 }]);
     expect(first.map((m) => m.readCount)).toEqual([1, 1]);
     for (const message of first) expect(message.vt.getTime()).toBeGreaterThanOrEqual(before + 29_000);
-    const second = await readEngineQueue<{ n: number }>(t.db, queue, 0, 10);
+    const second = await readQueue<{ n: number }>(t.db, queue, 0, 10);
     expect(second.map((m) => m.message)).toEqual([{ n: 3 }]);
     // A zero visibility timeout leaves it visible: the next read gets it again, counted twice.
-    const third = await readEngineQueue<{ n: number }>(t.db, queue, 30, 10);
+    const third = await readQueue<{ n: number }>(t.db, queue, 30, 10);
     expect(third.map((m) => [m.message.n, m.readCount])).toEqual([[3, 2]]);
-    expect(await readEngineQueue(t.db, queue, 30, 10)).toEqual([]);
+    expect(await readQueue(t.db, queue, 30, 10)).toEqual([]);
     expect(await pgmq.read(queue, { vtSeconds: 30, qty: 10 })).toEqual([]);
   });
 
   it('archives like pgmq.archive: the rows move to the archive with their counts, and nothing else does', async () => {
     await send([{ n: 1 }, { n: 2 }, { n: 3 }]);
-    const read = await readEngineQueue<{ n: number }>(t.db, queue, 30, 2);
+    const read = await readQueue<{ n: number }>(t.db, queue, 30, 2);
     const archive = await functionOf(t.db, 'archive', queue);
     await t.db.query(`SELECT ${archive}($1::bigint[])`, [read.map((m) => m.msgId)]);
     await t.db.query(`SELECT ${archive}($1::bigint[])`, [[]]);
@@ -206,7 +206,7 @@ describe.each(DATABASE_KINDS)('per-queue statement functions on %s', (kind) => {
 
   it('hides each message for its own number of seconds, like set_vt', async () => {
     await send([{ n: 1 }, { n: 2 }]);
-    const read = await readEngineQueue<{ n: number }>(t.db, queue, 0, 10);
+    const read = await readQueue<{ n: number }>(t.db, queue, 0, 10);
     const before = Date.now();
     await t.db.query(`SELECT ${await functionOf(t.db, 'hide', queue)}($1::bigint[], $2::integer[])`, [
       read.map((m) => m.msgId),
@@ -230,7 +230,7 @@ describe.each(DATABASE_KINDS)('per-queue statement functions on %s', (kind) => {
           [queue],
         );
         expect(inTx.map((m) => m.message)).toEqual([{ n: 1 }, { n: 2 }]);
-        const outside = await readEngineQueue<{ n: number }>(t.db, queue, 30, 10);
+        const outside = await readQueue<{ n: number }>(t.db, queue, 30, 10);
         expect(outside.map((m) => m.message)).toEqual([{ n: 3 }]);
       });
     },

@@ -3,6 +3,7 @@ import type { Database, Queryable } from '../../db/database.js';
 import { TaskerError } from '../../errors.js';
 import { ensureQueueStatements } from '../../engine/queue-statements.js';
 import { PgmqClient } from '../../messaging/pgmq-client.js';
+import { patternRegex } from './routing-statement.js';
 
 /** A durable subscription as registered in the database. */
 export interface DurableSubscriptionRecord {
@@ -23,7 +24,8 @@ export function subscriberQueueName(namespace: string, subscriberId: string): st
 
 /**
  * Registers (or refreshes) durable subscriptions and creates their queues. From the commit on,
- * every event routed from the namespace queue that matches a pattern gets a copy in its queue.
+ * every event published in the namespace (or routed from its queue) that matches a pattern gets
+ * a copy in its queue.
  */
 export async function registerDurableSubscriptions(
   db: Database,
@@ -46,15 +48,17 @@ export async function registerDurableSubscriptions(
     // Not `ON CONFLICT (namespace, subscriber_id) DO UPDATE`: two processes registering the same
     // new subscription at once would then fail on the other unique key (queue_name). Without a
     // target, DO NOTHING covers every unique key; the refresh follows.
+    // name_regex: publishers match events against it (tasker.publish_events).
+    const regex = patternRegex(record.pattern);
     await db.query(
-      `INSERT INTO tasker.event_subscriptions (namespace, subscriber_id, pattern, queue_name)
-       VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
-      [record.namespace, record.subscriber_id, record.pattern, record.queue_name],
+      `INSERT INTO tasker.event_subscriptions (namespace, subscriber_id, pattern, queue_name, name_regex)
+       VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+      [record.namespace, record.subscriber_id, record.pattern, record.queue_name, regex],
     );
     const refreshed = await db.query(
-      `UPDATE tasker.event_subscriptions SET pattern = $3, last_seen_at = now()
+      `UPDATE tasker.event_subscriptions SET pattern = $3, name_regex = $5, last_seen_at = now()
         WHERE namespace = $1 AND subscriber_id = $2 AND queue_name = $4`,
-      [record.namespace, record.subscriber_id, record.pattern, record.queue_name],
+      [record.namespace, record.subscriber_id, record.pattern, record.queue_name, regex],
     );
     if (refreshed.rowCount === 0) {
       throw new TaskerError(
@@ -114,19 +118,29 @@ export async function removeDurableSubscription(
   namespace: string,
   subscriberId: string,
 ): Promise<string> {
-  return db.transaction(async (tx) => {
-    const { rows } = await tx.query<{ queue_name: string }>(
-      'DELETE FROM tasker.event_subscriptions WHERE namespace = $1 AND subscriber_id = $2 RETURNING queue_name',
-      [namespace, subscriberId],
+  return db.transaction((tx) => retireDurableSubscription(tx, namespace, subscriberId));
+}
+
+/** {@link removeDurableSubscription} in the caller's transaction; resolves to the dropped queue. */
+export async function retireDurableSubscription(
+  tx: Queryable,
+  namespace: string,
+  subscriberId: string,
+): Promise<string> {
+  // Waits for the transactions publishing in the namespace, whose copies may be on their way
+  // into the queue dropped below; later ones wait for this one, and then no longer see it.
+  await tx.query('SELECT pg_advisory_xact_lock(tasker.publication_lock_key($1))', [namespace]);
+  const { rows } = await tx.query<{ queue_name: string }>(
+    'DELETE FROM tasker.event_subscriptions WHERE namespace = $1 AND subscriber_id = $2 RETURNING queue_name',
+    [namespace, subscriberId],
+  );
+  const queueName = rows[0]?.queue_name;
+  if (queueName === undefined) {
+    throw new TaskerError(
+      'USAGE',
+      `no durable subscription ${JSON.stringify(subscriberId)} in namespace ${namespace}`,
     );
-    const queueName = rows[0]?.queue_name;
-    if (queueName === undefined) {
-      throw new TaskerError(
-        'USAGE',
-        `no durable subscription ${JSON.stringify(subscriberId)} in namespace ${namespace}`,
-      );
-    }
-    await tx.query('SELECT pgmq.drop_queue($1), tasker.drop_queue_statements($1)', [queueName]);
-    return queueName;
-  });
+  }
+  await tx.query('SELECT pgmq.drop_queue($1), tasker.drop_queue_statements($1)', [queueName]);
+  return queueName;
 }

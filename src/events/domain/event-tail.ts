@@ -3,6 +3,7 @@ import { domainEventsQueue } from '../../engine/queues.js';
 import { notificationChannel } from '../../messaging/pgmq-client.js';
 import { assertQueueName } from '../../messaging/queue-names.js';
 import type { DomainEvent } from './envelope.js';
+import { publishedChannel } from './outbox.js';
 import { compilePattern } from './patterns.js';
 
 /** Options of {@link tailEvents}. */
@@ -48,7 +49,7 @@ async function lastMsgId(db: Database, namespace: string): Promise<number> {
 
 /**
  * Calls `onEvent` for each durable or acknowledged event persisted in the namespaces, as it
- * arrives (woken by the queue's NOTIFY), until the signal aborts. Fire-and-forget events never
+ * arrives (woken by NOTIFY), until the signal aborts. Fire-and-forget events never
  * leave the publishing process and cannot be tailed.
  */
 export async function tailEvents(
@@ -62,11 +63,13 @@ export async function tailEvents(
     cursors.set(namespace, options.fromStart ? 0 : await lastMsgId(db, namespace));
   }
   let wake: () => void = () => undefined;
-  const unlisteners = await Promise.all(
-    options.namespaces.map((namespace) =>
-      db.listen(notificationChannel(domainEventsQueue(namespace)), () => wake()),
-    ),
-  );
+  // Events routed as they are published are announced on their own channel; those that wait for
+  // a router in the namespace queue, on the queue's.
+  const channels = options.namespaces.flatMap((namespace) => [
+    publishedChannel(namespace),
+    notificationChannel(domainEventsQueue(namespace)),
+  ]);
+  const unlisteners = await Promise.all(channels.map((channel) => db.listen(channel, () => wake())));
   try {
     while (!options.signal.aborted) {
       const woken = new Promise<void>((resolve) => {

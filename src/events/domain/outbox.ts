@@ -7,19 +7,32 @@ import type { DomainEvent } from './envelope.js';
 /** Header naming an event's declared delivery mode on the durable queue. */
 export const DELIVERY_HEADER = 'tasker_delivery';
 
-/** An event on its way to the namespace queue, with its declared delivery mode. */
+/**
+ * The channel notified when events of a namespace are published and routed at once (they never
+ * pass through the namespace queue, whose channel wakes its routers): what watchers listen to.
+ */
+export function publishedChannel(namespace: string): string {
+  assertQueueName(domainEventsQueue(namespace));
+  return `tasker_published_${namespace}`;
+}
+
+/** An event on its way to its subscribers, with its declared delivery mode. */
 export interface PersistedEvent {
   event: DomainEvent;
   delivery: Exclude<DeliveryMode, 'fire_and_forget'>;
 }
 
 /**
- * Writes durable and acknowledged events to their namespace's queue (`<ns>_domain_events`)
- * on `db`, usually the caller's transaction: the transactional outbox. They are delivered only if
- * it commits. The message body is the envelope; the delivery mode and trace context travel in
- * the headers, so any pgmq client can read the queue. Sent through the queue's send function
- * (tasker.send_queue: pgmq's send_batch with the queue's NOTIFY, planned once per connection).
- * @returns the new message ids, in the order of `events`.
+ * Publishes durable and acknowledged events of a namespace on `db`, usually the caller's
+ * transaction: the transactional outbox. They are delivered only if it commits. The namespace's
+ * queues must exist (ensureNamespaceQueues, as every worker and consumer does). In the same
+ * statement (tasker.publish__<namespace>, sql/migrations/0012_publish_routing.sql) each event is
+ * copied into the queue of every durable subscription whose pattern matches it (subscribers are
+ * woken by its NOTIFY at commit) and recorded in the archive of the namespace queue
+ * (`<ns>_domain_events`); while the namespace has no subscription, the events wait in the
+ * namespace queue itself for a router. The message body is the envelope; the delivery mode and
+ * trace context travel in the headers, so any pgmq client can read the queues.
+ * @returns the events' ids in the namespace queue, in the order of `events`.
  */
 export async function persistEvents(
   db: Queryable,
@@ -28,13 +41,11 @@ export async function persistEvents(
   options: { headers?: Record<string, unknown> } = {},
 ): Promise<number[]> {
   if (events.length === 0) return [];
-  const queue = domainEventsQueue(namespace);
-  assertQueueName(queue);
-  // Ids come from the queue's sequence in insertion order: sorted, they follow `events`.
+  // A valid queue name makes a valid function name: lowercase letters, digits and underscores.
+  assertQueueName(domainEventsQueue(namespace));
   const { rows } = await db.query<{ id: number }>(
-    'SELECT id FROM tasker.send_queue($1, $2::jsonb[], $3::jsonb[]) AS id ORDER BY id',
+    `SELECT id FROM tasker.publish__${namespace}($1::jsonb[], $2::jsonb[]) AS id ORDER BY id`,
     [
-      queue,
       events.map((item) => JSON.stringify(item.event)),
       events.map((item) => JSON.stringify({ ...options.headers, [DELIVERY_HEADER]: item.delivery })),
     ],

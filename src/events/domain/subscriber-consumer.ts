@@ -1,5 +1,5 @@
 import type { Database, Queryable } from '../../db/database.js';
-import { archiveHandled } from '../../engine/queue-statements.js';
+import { archiveHandled, readQueue } from '../../engine/queue-statements.js';
 import { logger } from '../../logging/logger.js';
 import type { PgmqClient, QueueMessage } from '../../messaging/pgmq-client.js';
 import { startQueueConsumer, type QueueConsumer } from '../../messaging/queue-consumer.js';
@@ -278,6 +278,7 @@ export async function startSubscriberConsumer(
     batchSize: settings.batchSize,
     visibilityTimeoutSeconds: settings.visibilityTimeoutSeconds,
     pollIntervalMs: settings.pollIntervalMs,
+    read: (qty) => readQueue<DomainEvent>(db, queueName, settings.visibilityTimeoutSeconds, qty),
     handle,
   });
   return {
