@@ -10,12 +10,24 @@
 -- reads) under the namespace queue's own ids.
 --
 -- The router remains for events that reach the namespace queue itself: those published while
--- the namespace has no subscription yet (they wait there for the first one) or while one of its
--- subscriptions was registered by an older version (without a regular expression, below).
+-- the namespace has no subscription yet (they wait there for the first one).
 
--- The regular expression of a subscription's pattern (routing-statement.ts patternRegex),
--- written by whoever registers it; matched against '.' || the event's name.
-ALTER TABLE tasker.event_subscriptions ADD COLUMN name_regex text;
+-- The regular expression of a durable subscription's pattern (src/events/domain/patterns.ts),
+-- matched against '.' || an event's name: each segment a '.'-prefixed piece, '*' one segment,
+-- '#' any number of them. Literal segments are lowercase letters, digits and '_' (patterns are
+-- validated before they are registered): nothing to escape. test/events/durable/
+-- routing-statement.test.ts checks it against compilePattern on every pattern vector.
+CREATE FUNCTION tasker.pattern_regex(p_pattern text)
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT '^' || string_agg(CASE s.segment WHEN '#' THEN '(\.[^.]+)*' WHEN '*' THEN '\.[^.]+'
+                                          ELSE '\.' || s.segment END, '' ORDER BY s.n) || '$'
+    FROM unnest(string_to_array(p_pattern, '.')) WITH ORDINALITY AS s(segment, n)
+$$;
+
+-- Kept with the pattern, whichever version of Tasker registered or refreshed it: what publishers
+-- and routers match with.
+ALTER TABLE tasker.event_subscriptions
+  ADD COLUMN name_regex text GENERATED ALWAYS AS (tasker.pattern_regex(pattern)) STORED;
 
 -- Shared by publishers for the rest of their transaction, taken exclusively by the retirement of
 -- a subscription (which drops its queue): a publisher never copies into a queue being dropped.
@@ -63,7 +75,7 @@ BEGIN
              array_agg(name_regex ORDER BY subscriber_id)
         INTO subscribers, queues, regexes
         FROM tasker.event_subscriptions WHERE namespace = %3$L;
-      IF subscribers IS NULL OR array_position(regexes, NULL) IS NOT NULL THEN
+      IF subscribers IS NULL THEN
         RETURN QUERY SELECT id FROM tasker.%4$I(p_msgs, p_headers) AS id ORDER BY id;
         RETURN;
       END IF;
@@ -79,11 +91,14 @@ BEGIN
           INTO matched_bodies, matched_headers
           FROM unnest(p_msgs, p_headers) WITH ORDINALITY AS u(m, h, n)
          WHERE ('.' || (u.m->>'name')) ~ regexes[i];
-        IF matched_bodies IS NOT NULL THEN
+        -- A subscription retired since this transaction's snapshot was taken (REPEATABLE READ or
+        -- SERIALIZABLE keep the one from before the lock) has no queue any more.
+        IF matched_bodies IS NOT NULL AND to_regclass(format('pgmq.%%I', 'q_' || queues[i])) IS NOT NULL THEN
           PERFORM tasker.send_queue(queues[i], matched_bodies, matched_headers);
         END IF;
       END LOOP;
-      -- Watchers (`tasker events tail`) wake up; the namespace queue's channel would wake routers.
+      -- Watchers (`tasker events tail`, outbox.ts publishedChannel) wake up; the namespace queue's
+      -- channel would wake routers. The copies' header is event-router.ts SUBSCRIBER_HEADER.
       PERFORM pg_notify(%7$L, '');
       RETURN QUERY SELECT unnest(ids);
     END $b$ $f$,

@@ -65,7 +65,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   };
   // Until a step is claimed its message hides for this long; the claim extends it to the step's timeout.
   const visibilityTimeoutSeconds = options.visibilityTimeoutSeconds ?? 30;
-  const concurrency = options.concurrency ?? 20;
+  const concurrency = options.concurrency ?? 100;
   const consumers: QueueConsumer[] = [];
   try {
     for (const namespace of options.namespaces) {
@@ -76,7 +76,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
           db: options.db,
           client: queue,
           queue: queueName,
-          batchSize: Math.min(options.batchSize ?? 10, concurrency),
+          batchSize: Math.min(options.batchSize ?? 50, concurrency),
           // The next batch is claimed while earlier ones run (when concurrency leaves room).
           maxInFlight: concurrency,
           visibilityTimeoutSeconds,

@@ -1,8 +1,7 @@
 /**
  * Migration 0012 routes durable events as they are published, through a function per namespace.
- * A database made before it has namespaces with queues but no such function, and subscriptions
- * without a regular expression: the migration must make the functions, and publishing must keep
- * to the router's path until the subscriptions are registered again.
+ * A database made before it has namespaces with queues and subscriptions but no such function:
+ * the migration must make the functions, and the subscriptions must take copies at once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../src/db/migrate.js';
@@ -43,26 +42,23 @@ describe.each(DATABASE_KINDS)('upgrading to routing at publication on %s', (kind
       DROP FUNCTION tasker.create_publish_statement(text);
       DROP FUNCTION tasker.publication_lock_key(text);
       ALTER TABLE tasker.event_subscriptions DROP COLUMN name_regex;
+      DROP FUNCTION tasker.pattern_regex(text);
       DELETE FROM tasker.schema_migrations WHERE name = '${MIGRATION}';`);
   });
   afterAll(() => t.dispose());
 
-  it('makes the publish function of every namespace, which routers keep serving until re-registration', async () => {
+  it('makes the publish function of every namespace, routing to the subscriptions it already had', async () => {
     const report = await migrate(t.db, { pgmq: 'auto' });
     expect(report.applied).toEqual([MIGRATION]);
-    const queued = async () =>
-      (await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pgmq.q_${NS}_domain_events`)).rows[0]!
-        .n;
-
     await persistEvents(t.db, NS, [{ event: event(), delivery: 'durable' }]);
-    expect(await queued()).toBe(1);
-
-    await registerDurableSubscriptions(t.db, NS, [{ id: 'audit', pattern: 'order.#' }]);
-    await persistEvents(t.db, NS, [{ event: event(), delivery: 'durable' }]);
-    expect(await queued()).toBe(1);
-    const { rows } = await t.db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM pgmq.a_${NS}_domain_events`,
+    const count = async (table: string) =>
+      (await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pgmq.${table}`)).rows[0]!.n;
+    expect(await count(`q_${NS}_domain_events`)).toBe(0);
+    expect(await count(`a_${NS}_domain_events`)).toBe(1);
+    const { rows } = await t.db.query<{ queue_name: string }>(
+      'SELECT queue_name FROM tasker.event_subscriptions WHERE namespace = $1',
+      [NS],
     );
-    expect(rows[0]!.n).toBe(1);
+    expect(await count(`q_${rows[0]!.queue_name}`)).toBe(1);
   });
 });

@@ -58,12 +58,41 @@ describe.each(DATABASE_KINDS)('task span batches on %s', (kind) => {
     return uuids;
   }
 
-  it('hands the tasks that finish within the window over in one batch, without a flush', async () => {
+  it('collects the tasks that finish within the window into one batch, released by its timer', async () => {
+    const uuids = await finishedTasks(4);
+    // Only the window's timer is faked: the database round trips in between are real.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const sink = batchRecordingSink();
     const telemetry = createSystemTelemetry({ db: database.db, taskSpans: sink });
-    const uuids = await finishedTasks(3);
-    await Promise.all(uuids.map((uuid) => telemetry.recordFinishedTask(uuid)));
-    expect(sink.batches).toEqual([uuids]);
+    const first = telemetry.recordFinishedTask(uuids[0]!);
+    // Time for a batch to start loading, had it not waited for its window.
+    await database.db.query('SELECT 1');
+    const second = telemetry.recordFinishedTask(uuids[1]!);
+    const third = telemetry.recordFinishedTask(uuids[2]!);
+    expect(sink.batches).toEqual([]);
+    vi.advanceTimersByTime(100);
+    await Promise.all([first, second, third]);
+    expect(sink.batches).toEqual([uuids.slice(0, 3)]);
+    // The next task opens the next window.
+    const fourth = telemetry.recordFinishedTask(uuids[3]!);
+    vi.advanceTimersByTime(100);
+    await fourth;
+    expect(sink.batches).toEqual([uuids.slice(0, 3), [uuids[3]]]);
+    await telemetry.close();
+  });
+
+  it('releases a batch at once when it is full (100 tasks)', async () => {
+    const uuids = await finishedTasks(101);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const sink = batchRecordingSink();
+    const telemetry = createSystemTelemetry({ db: database.db, taskSpans: sink });
+    const full = Promise.all(uuids.slice(0, 100).map((uuid) => telemetry.recordFinishedTask(uuid)));
+    const next = telemetry.recordFinishedTask(uuids[100]!);
+    await full;
+    expect(sink.batches).toEqual([uuids.slice(0, 100)]);
+    vi.advanceTimersByTime(100);
+    await next;
+    expect(sink.batches).toEqual([uuids.slice(0, 100), [uuids[100]]]);
     await telemetry.close();
   });
 

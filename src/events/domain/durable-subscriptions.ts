@@ -3,7 +3,6 @@ import type { Database, Queryable } from '../../db/database.js';
 import { TaskerError } from '../../errors.js';
 import { ensureQueueStatements } from '../../engine/queue-statements.js';
 import { PgmqClient } from '../../messaging/pgmq-client.js';
-import { patternRegex } from './routing-statement.js';
 
 /** A durable subscription as registered in the database. */
 export interface DurableSubscriptionRecord {
@@ -48,17 +47,15 @@ export async function registerDurableSubscriptions(
     // Not `ON CONFLICT (namespace, subscriber_id) DO UPDATE`: two processes registering the same
     // new subscription at once would then fail on the other unique key (queue_name). Without a
     // target, DO NOTHING covers every unique key; the refresh follows.
-    // name_regex: publishers match events against it (tasker.publish_events).
-    const regex = patternRegex(record.pattern);
     await db.query(
-      `INSERT INTO tasker.event_subscriptions (namespace, subscriber_id, pattern, queue_name, name_regex)
-       VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
-      [record.namespace, record.subscriber_id, record.pattern, record.queue_name, regex],
+      `INSERT INTO tasker.event_subscriptions (namespace, subscriber_id, pattern, queue_name)
+       VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+      [record.namespace, record.subscriber_id, record.pattern, record.queue_name],
     );
     const refreshed = await db.query(
-      `UPDATE tasker.event_subscriptions SET pattern = $3, name_regex = $5, last_seen_at = now()
+      `UPDATE tasker.event_subscriptions SET pattern = $3, last_seen_at = now()
         WHERE namespace = $1 AND subscriber_id = $2 AND queue_name = $4`,
-      [record.namespace, record.subscriber_id, record.pattern, record.queue_name, regex],
+      [record.namespace, record.subscriber_id, record.pattern, record.queue_name],
     );
     if (refreshed.rowCount === 0) {
       throw new TaskerError(
@@ -70,13 +67,19 @@ export async function registerDurableSubscriptions(
   return records;
 }
 
+/** A durable subscription with the regular expression its pattern matches names with. */
+export interface RoutableSubscription extends DurableSubscriptionRecord {
+  /** tasker.pattern_regex of the pattern, matched against `'.' || name`. */
+  name_regex: string;
+}
+
 /** The durable subscriptions of a namespace, read in the caller's transaction. */
 export async function loadDurableSubscriptions(
   tx: Queryable,
   namespace: string,
-): Promise<DurableSubscriptionRecord[]> {
-  const { rows } = await tx.query<DurableSubscriptionRecord>(
-    `SELECT namespace, subscriber_id, pattern, queue_name FROM tasker.event_subscriptions
+): Promise<RoutableSubscription[]> {
+  const { rows } = await tx.query<RoutableSubscription>(
+    `SELECT namespace, subscriber_id, pattern, queue_name, name_regex FROM tasker.event_subscriptions
       WHERE namespace = $1 ORDER BY subscriber_id`,
     [namespace],
   );
@@ -121,6 +124,11 @@ export async function removeDurableSubscription(
   return db.transaction((tx) => retireDurableSubscription(tx, namespace, subscriberId));
 }
 
+/** Longest a retirement waits for the namespace's publishing transactions. */
+const RETIRE_LOCK_TIMEOUT_MS = 5_000;
+/** SQLSTATE of a lock wait cut short by `lock_timeout`. */
+const LOCK_NOT_AVAILABLE = '55P03';
+
 /** {@link removeDurableSubscription} in the caller's transaction; resolves to the dropped queue. */
 export async function retireDurableSubscription(
   tx: Queryable,
@@ -128,8 +136,20 @@ export async function retireDurableSubscription(
   subscriberId: string,
 ): Promise<string> {
   // Waits for the transactions publishing in the namespace, whose copies may be on their way
-  // into the queue dropped below; later ones wait for this one, and then no longer see it.
-  await tx.query('SELECT pg_advisory_xact_lock(tasker.publication_lock_key($1))', [namespace]);
+  // into the queue dropped below; later ones wait for this one, and then no longer see it. The
+  // wait is bounded: publishers queue behind it, so a long transaction that publishes must not
+  // hold every worker of the namespace up (the retirement fails instead, and can be retried).
+  await tx.query("SELECT set_config('lock_timeout', $1, true)", [`${RETIRE_LOCK_TIMEOUT_MS}ms`]);
+  try {
+    await tx.query('SELECT pg_advisory_xact_lock(tasker.publication_lock_key($1))', [namespace]);
+  } catch (error) {
+    if ((error as { code?: string }).code !== LOCK_NOT_AVAILABLE) throw error;
+    throw new TaskerError(
+      'TIMEOUT',
+      `cannot retire ${JSON.stringify(subscriberId)} in ${namespace}: a transaction publishing events in it has been open for more than ${RETIRE_LOCK_TIMEOUT_MS / 1000} s; try again`,
+      { cause: error },
+    );
+  }
   const { rows } = await tx.query<{ queue_name: string }>(
     'DELETE FROM tasker.event_subscriptions WHERE namespace = $1 AND subscriber_id = $2 RETURNING queue_name',
     [namespace, subscriberId],

@@ -3,11 +3,14 @@ import { domainEventsQueue } from '../../engine/queues.js';
 import { notificationChannel, type PgmqClient, type QueueMessage } from '../../messaging/pgmq-client.js';
 import { assertQueueName } from '../../messaging/queue-names.js';
 import { startQueueConsumer, type QueueConsumer } from '../../messaging/queue-consumer.js';
-import { loadDurableSubscriptions, type DurableSubscriptionRecord } from './durable-subscriptions.js';
+import {
+  loadDurableSubscriptions,
+  type DurableSubscriptionRecord,
+  type RoutableSubscription,
+} from './durable-subscriptions.js';
 import type { DomainEvent } from './envelope.js';
 import { compilePattern, type EventNameMatcher } from './patterns.js';
 import {
-  patternRegex,
   readAndRouteStatement,
   readRoutingResult,
   routingResult,
@@ -62,7 +65,7 @@ function matcher(pattern: string): EventNameMatcher {
 }
 
 interface Subscriptions {
-  rows: DurableSubscriptionRecord[];
+  rows: RoutableSubscription[];
   fingerprint: string;
 }
 
@@ -118,7 +121,7 @@ export class EventRouter {
           const claim = claims[i];
           return {
             queue: subscription.queue_name,
-            regex: patternRegex(subscription.pattern),
+            regex: subscription.name_regex,
             headers: {
               [SUBSCRIBER_HEADER]: subscription.subscriber_id,
               ...(claim ? { [CLAIMED_HEADER]: true } : {}),

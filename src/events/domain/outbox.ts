@@ -1,8 +1,12 @@
 import type { Queryable } from '../../db/database.js';
 import { domainEventsQueue } from '../../engine/queues.js';
+import { TaskerError } from '../../errors.js';
 import { assertQueueName } from '../../messaging/queue-names.js';
 import type { DeliveryMode } from '../../templates/types.js';
 import type { DomainEvent } from './envelope.js';
+
+/** SQLSTATE of a call to a function that does not exist. */
+const UNDEFINED_FUNCTION = '42883';
 
 /** Header naming an event's declared delivery mode on the durable queue. */
 export const DELIVERY_HEADER = 'tasker_delivery';
@@ -43,12 +47,22 @@ export async function persistEvents(
   if (events.length === 0) return [];
   // A valid queue name makes a valid function name: lowercase letters, digits and underscores.
   assertQueueName(domainEventsQueue(namespace));
-  const { rows } = await db.query<{ id: number }>(
-    `SELECT id FROM tasker.publish__${namespace}($1::jsonb[], $2::jsonb[]) AS id ORDER BY id`,
-    [
-      events.map((item) => JSON.stringify(item.event)),
-      events.map((item) => JSON.stringify({ ...options.headers, [DELIVERY_HEADER]: item.delivery })),
-    ],
-  );
+  const { rows } = await db
+    .query<{ id: number }>(
+      `SELECT id FROM tasker.publish__${namespace}($1::jsonb[], $2::jsonb[]) AS id ORDER BY id`,
+      [
+        events.map((item) => JSON.stringify(item.event)),
+        events.map((item) => JSON.stringify({ ...options.headers, [DELIVERY_HEADER]: item.delivery })),
+      ],
+    )
+    .catch((error: unknown) => {
+      const { code, message } = error as { code?: string; message?: string };
+      if (code !== UNDEFINED_FUNCTION || !message?.includes(`publish__${namespace}`)) throw error;
+      throw new TaskerError(
+        'QUEUE_NOT_FOUND',
+        `cannot publish in namespace ${namespace}: its queues do not exist yet (tasker.publish__${namespace} is missing); create them with ensureNamespaceQueues(db, '${namespace}'), as workers and event consumers do when they start`,
+        { cause: error },
+      );
+    });
   return rows.map((row) => Number(row.id));
 }

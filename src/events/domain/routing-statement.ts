@@ -83,24 +83,10 @@ export function routingStatement(
   return { sql, params };
 }
 
-/**
- * A PostgreSQL regular expression equivalent to a validated pattern (patterns.ts), matched
- * against `'.' || name`: each segment is a `.`-prefixed piece, `*` one segment, `#` any number.
- * Literal segments are lowercase letters, digits and `_`: nothing to escape.
- */
-export function patternRegex(pattern: string): string {
-  const pieces = pattern.split('.').map((segment) => {
-    if (segment === '#') return '(\\.[^.]+)*';
-    if (segment === '*') return '\\.[^.]+';
-    return `\\.${segment}`;
-  });
-  return `^${pieces.join('')}$`;
-}
-
 /** One subscription's share of a read-and-route statement. */
 export interface ReadRoutedCopies {
   queue: string;
-  /** {@link patternRegex} of its pattern. */
+  /** Its pattern's regular expression (tasker.pattern_regex, the subscription's `name_regex`). */
   regex: string;
   /** Extra headers of these copies (merged over the original's). */
   headers: Record<string, unknown>;

@@ -1,17 +1,22 @@
 /**
  * Durable events are routed in the publishing transaction (tasker.publish__<namespace>, migration
  * 0012): a copy per matching subscription, the event recorded in the namespace queue's archive.
- * The namespace queue itself only holds events published while routing at publish time was not
- * possible: no subscription yet, or one registered without its regular expression.
+ * The namespace queue itself only holds events published while the namespace had no subscription.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureNamespaceQueues } from '../../../src/engine/namespace-queues.js';
 import {
   registerDurableSubscriptions,
+  removeDurableSubscription,
   retireDurableSubscription,
 } from '../../../src/events/domain/durable-subscriptions.js';
 import { persistEvents } from '../../../src/events/domain/outbox.js';
-import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../../helpers/databases.js';
+import {
+  createTestDatabase,
+  DATABASE_KINDS,
+  itOnServer,
+  type TestDatabase,
+} from '../../helpers/databases.js';
 import { waitForLockWait } from '../../engine/support/history.js';
 import { makeEvents, queueCounts, subscriberQueues } from './support/harness.js';
 
@@ -74,25 +79,33 @@ describe.each(DATABASE_KINDS)('routing durable events as they are published on %
     expect((await queueCounts(t.db, `${ns}_domain_events`)).live).toBe(0);
   });
 
-  it('leaves events in the namespace queue, for a router, while no subscription can take them at publish time', async () => {
+  it('refuses to publish in a namespace whose queues were never created, saying what to do', async () => {
+    const ns = `pub_none_${kind}`;
+    await expect(
+      persistEvents(t.db, ns, [{ event: makeEvents(ns, 1)[0]!, delivery: 'durable' }]),
+    ).rejects.toThrow(
+      `cannot publish in namespace ${ns}: its queues do not exist yet (tasker.publish__${ns} is missing); create them with ensureNamespaceQueues(db, '${ns}'), as workers and event consumers do when they start`,
+    );
+  });
+
+  it('leaves events in the namespace queue for a router while the namespace has no subscription', async () => {
     const ns = `pub_wait_${kind}`;
     await ensureNamespaceQueues(t.db, ns);
     await persistEvents(t.db, ns, [{ event: makeEvents(ns, 1)[0]!, delivery: 'durable' }]);
     expect(await queueCounts(t.db, `${ns}_domain_events`)).toEqual({ live: 1, archived: 0 });
 
-    // A subscription registered by a version before routing at publish time has no regular
-    // expression: the publisher cannot match it, so routers keep doing it.
-    const [old] = await registerDurableSubscriptions(t.db, ns, [{ id: 'old-version', pattern: 'order.#' }]);
-    await t.db.query('UPDATE tasker.event_subscriptions SET name_regex = NULL WHERE namespace = $1', [ns]);
+    // From the registration on, publishers copy; a pattern changed by a later registration
+    // (whichever version of Tasker writes it) takes effect at once.
+    const [audit] = await registerDurableSubscriptions(t.db, ns, [{ id: 'audit', pattern: 'order.shipped' }]);
     await persistEvents(t.db, ns, [{ event: makeEvents(ns, 1)[0]!, delivery: 'durable' }]);
-    expect(await queueCounts(t.db, `${ns}_domain_events`)).toEqual({ live: 2, archived: 0 });
-    expect(await copies(old!.queue_name)).toEqual([]);
-
-    // Registered again (the consumer restarted on the new version): routed at publish time.
-    await registerDurableSubscriptions(t.db, ns, [{ id: 'old-version', pattern: 'order.#' }]);
+    expect(await copies(audit!.queue_name)).toEqual([]);
+    await t.db.query('UPDATE tasker.event_subscriptions SET pattern = $2 WHERE namespace = $1', [
+      ns,
+      'order.#',
+    ]);
     await persistEvents(t.db, ns, [{ event: makeEvents(ns, 1)[0]!, delivery: 'durable' }]);
-    expect(await queueCounts(t.db, `${ns}_domain_events`)).toEqual({ live: 2, archived: 1 });
-    expect(await copies(old!.queue_name)).toEqual([['order.placed', 'old-version']]);
+    expect(await copies(audit!.queue_name)).toEqual([['order.placed', 'audit']]);
+    expect(await queueCounts(t.db, `${ns}_domain_events`)).toEqual({ live: 1, archived: 2 });
   });
 
   it('retires a subscription while publishers wait, none of them copying into its dropped queue', async () => {
@@ -120,4 +133,23 @@ describe.each(DATABASE_KINDS)('routing durable events as they are published on %
     expect(left.rows.map((row) => row.subscriber_id)).toEqual(['staying']);
     expect(await queueCounts(t.db, `${ns}_domain_events`)).toEqual({ live: 0, archived: 1 });
   });
+
+  // The embedded database runs one transaction at a time: nothing can stay open beside it.
+  itOnServer(kind)(
+    'gives a retirement up when a publishing transaction stays open, without holding publishers longer',
+    async () => {
+      const ns = `pub_busy_${kind}`;
+      await ensureNamespaceQueues(t.db, ns);
+      await registerDurableSubscriptions(t.db, ns, [{ id: 'stuck', pattern: 'order.#' }]);
+      let retirement: Promise<string> | undefined;
+      await t.db.transaction(async (tx) => {
+        await persistEvents(tx, ns, [{ event: makeEvents(ns, 1)[0]!, delivery: 'durable' }]);
+        retirement = removeDurableSubscription(t.db, ns, 'stuck');
+        await expect(retirement).rejects.toThrow(
+          `cannot retire "stuck" in ${ns}: a transaction publishing events in it has been open for more than 5 s; try again`,
+        );
+      });
+      expect(Object.keys(await subscriberQueues(t.db, ns))).toEqual(['stuck']);
+    },
+  );
 });

@@ -1,13 +1,12 @@
 /**
- * The router matches patterns inside PostgreSQL (routing-statement.ts): its regular expression
- * must agree with compilePattern on every vector of test/vectors/patterns.json, on both
- * databases' regex engines.
+ * Publishers and routers match patterns inside PostgreSQL, with tasker.pattern_regex (migration
+ * 0012): its regular expression must agree with compilePattern on every vector of
+ * test/vectors/patterns.json, on both databases' regex engines.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compilePattern } from '../../../src/events/domain/patterns.js';
-import { patternRegex } from '../../../src/events/domain/routing-statement.js';
 import { ROOT } from '../../engine/support/processes.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../../helpers/databases.js';
 
@@ -25,7 +24,7 @@ describe.each(DATABASE_KINDS)('pattern regular expressions on %s', (kind) => {
   let testDb: TestDatabase | undefined;
 
   beforeAll(async () => {
-    testDb = await createTestDatabase(kind, { migrate: false });
+    testDb = await createTestDatabase(kind);
   }, 60_000);
 
   afterAll(async () => {
@@ -37,9 +36,9 @@ describe.each(DATABASE_KINDS)('pattern regular expressions on %s', (kind) => {
       [...vector.matches, ...vector.rejects].map((name) => ({ pattern: vector.pattern, name })),
     );
     const { rows } = await testDb!.db.query<{ matched: boolean[] }>(
-      `SELECT array_agg(('.' || c.name) ~ c.regex ORDER BY c.n) AS matched
-         FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS c(name, regex, n)`,
-      [cases.map((c) => c.name), cases.map((c) => patternRegex(c.pattern))],
+      `SELECT array_agg(('.' || c.name) ~ tasker.pattern_regex(c.pattern) ORDER BY c.n) AS matched
+         FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS c(name, pattern, n)`,
+      [cases.map((c) => c.name), cases.map((c) => c.pattern)],
     );
     const inSql = rows[0]!.matched;
     const expected = cases.map((c) => compilePattern(c.pattern)(c.name));
