@@ -25,19 +25,14 @@ async function cpuMs(pid: number): Promise<number> {
 /** CPU ms per pid at one moment. */
 export type CpuSnapshot = Map<number, number>;
 
-/** The backends serving connections that named themselves `applicationName`. */
-export async function backendPids(db: Database, applicationName: string): Promise<number[]> {
+/**
+ * The backends of the connections to `db`'s database (this process's pool among them), or only
+ * of those that named themselves `applicationName`.
+ */
+export async function backendPids(db: Database, applicationName?: string): Promise<number[]> {
   const { rows } = await db.query<{ pid: number }>(
-    'SELECT pid FROM pg_stat_activity WHERE application_name = $1',
-    [applicationName],
-  );
-  return rows.map((row) => row.pid);
-}
-
-/** The backends of every connection to `db`'s database (this process's pool among them). */
-export async function databaseBackendPids(db: Database): Promise<number[]> {
-  const { rows } = await db.query<{ pid: number }>(
-    'SELECT pid FROM pg_stat_activity WHERE datname = current_database()',
+    'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND ($1::text IS NULL OR application_name = $1)',
+    [applicationName ?? null],
   );
   return rows.map((row) => row.pid);
 }

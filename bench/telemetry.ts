@@ -28,7 +28,7 @@ import type { TaskTemplate } from '../src/templates/types.js';
 import { loadHandlerModule, type HandlerModule } from '../src/worker/handler-module.js';
 import { withBenchDatabase } from './bench-database.js';
 import { waitForAllTasks } from './task-completion.js';
-import { cpuUsedMs, databaseBackendPids, snapshotCpu } from './process-cpu.js';
+import { cpuUsedMs, backendPids, snapshotCpu } from './process-cpu.js';
 import { formatCount, formatMs, formatTable, percentile, perSecond, summarize } from './stats.js';
 
 const EXAMPLES = fileURLToPath(new URL('../examples/dags/', import.meta.url));
@@ -153,7 +153,7 @@ async function round(
     await telemetry?.flush();
     const steps = THROUGHPUT_TASKS * template.steps.length;
     const started = performance.now();
-    const backendsBefore = await snapshotCpu(await databaseBackendPids(db));
+    const backendsBefore = await snapshotCpu(await backendPids(db));
     const cpu = process.cpuUsage();
     const loop = performance.eventLoopUtilization();
     await allAtOnce(db, template, THROUGHPUT_TASKS);
@@ -162,7 +162,7 @@ async function round(
     await telemetry?.flush();
     const used = process.cpuUsage(cpu);
     const busy = performance.eventLoopUtilization(loop);
-    const backendMs = cpuUsedMs(backendsBefore, await snapshotCpu(await databaseBackendPids(db)));
+    const backendMs = cpuUsedMs(backendsBefore, await snapshotCpu(await backendPids(db)));
     return {
       enabled: sinkEndpoint !== undefined,
       taskMs,

@@ -30,6 +30,11 @@ export class TaskerError extends Error {
   }
 }
 
+/** The `code` an error carries (a PostgreSQL SQLSTATE, a Node.js `ENOENT`, …), if any. */
+export function errorCode(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
+}
+
 /** True for errors Tasker raised on purpose (their message is meant for the user as-is). */
 export function isTaskerError(error: unknown): error is TaskerError {
   return error instanceof TaskerError;

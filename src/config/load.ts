@@ -1,7 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
-import { TaskerError } from '../errors.js';
+import { errorCode, TaskerError } from '../errors.js';
 import { envLayers, mergeLayers, type ConfigLayer, type ConfigTable } from './merge.js';
 import { CONFIG_ENV_ALIASES, type TaskerConfig } from './schema.js';
 import { findConfigEntry } from './schema-info.js';
@@ -147,10 +147,6 @@ async function listDirectories(directory: string): Promise<string[]> {
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value;
-}
-
-function errorCode(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
 }
 
 function describe(error: unknown): string {

@@ -1,6 +1,6 @@
 import { ASYNC_COMMIT_COLUMN } from '../db/async-commit.js';
 import type { Database, Queryable } from '../db/database.js';
-import { TaskerError } from '../errors.js';
+import { errorCode, TaskerError } from '../errors.js';
 import { assertQueueName } from './queue-names.js';
 import { SendCoalescer, type PendingSend } from './send-coalescer.js';
 
@@ -421,7 +421,7 @@ export class PgmqClient {
     try {
       return (await (tx ?? this.db).query<R>(sql, params)).rows;
     } catch (error) {
-      if ((error as { code?: unknown }).code === UNDEFINED_TABLE) {
+      if (errorCode(error) === UNDEFINED_TABLE) {
         throw new TaskerError('QUEUE_NOT_FOUND', `queue ${JSON.stringify(queue)} does not exist`, {
           cause: error,
         });

@@ -209,8 +209,8 @@ thread; should the thread fail, the main thread takes over. A batch collects the
 finish within 100 ms (at most 100 tasks), so a busy process costs one history query and one
 hand-over per batch; the task span and the task counters therefore lag the task's end by the
 window (up to 100 ms) plus the loading of the batch before, and \`flush()\`/\`close()\` record
-what is collecting at once. Elsewhere (a library caller, the
-other commands) task spans are recorded in the engine's thread.
+what is collecting at once. Elsewhere (a library caller, the other commands) task spans are
+recorded in the engine's thread.
 
 ## Span hierarchy
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Database, Queryable } from '../../db/database.js';
-import { TaskerError } from '../../errors.js';
+import { errorCode, TaskerError } from '../../errors.js';
 import { ensureQueueStatements } from '../../engine/queue-statements.js';
 import { PgmqClient } from '../../messaging/pgmq-client.js';
 
@@ -143,7 +143,7 @@ export async function retireDurableSubscription(
   try {
     await tx.query('SELECT pg_advisory_xact_lock(tasker.publication_lock_key($1))', [namespace]);
   } catch (error) {
-    if ((error as { code?: string }).code !== LOCK_NOT_AVAILABLE) throw error;
+    if (errorCode(error) !== LOCK_NOT_AVAILABLE) throw error;
     throw new TaskerError(
       'TIMEOUT',
       `cannot retire ${JSON.stringify(subscriberId)} in ${namespace}: a transaction publishing events in it has been open for more than ${RETIRE_LOCK_TIMEOUT_MS / 1000} s; try again`,

@@ -1,6 +1,6 @@
 import type { Queryable } from '../../db/database.js';
 import { domainEventsQueue } from '../../engine/queues.js';
-import { TaskerError } from '../../errors.js';
+import { errorCode, TaskerError } from '../../errors.js';
 import { assertQueueName } from '../../messaging/queue-names.js';
 import type { DeliveryMode } from '../../templates/types.js';
 import type { DomainEvent } from './envelope.js';
@@ -56,8 +56,11 @@ export async function persistEvents(
       ],
     )
     .catch((error: unknown) => {
-      const { code, message } = error as { code?: string; message?: string };
-      if (code !== UNDEFINED_FUNCTION || !message?.includes(`publish__${namespace}`)) throw error;
+      const missing =
+        errorCode(error) === UNDEFINED_FUNCTION &&
+        error instanceof Error &&
+        error.message.includes(`publish__${namespace}`);
+      if (!missing) throw error;
       throw new TaskerError(
         'QUEUE_NOT_FOUND',
         `cannot publish in namespace ${namespace}: its queues do not exist yet (tasker.publish__${namespace} is missing); create them with ensureNamespaceQueues(db, '${namespace}'), as workers and event consumers do when they start`,
